@@ -1,0 +1,274 @@
+"""The one interface every code system answers, and the value objects it returns.
+
+Stages and tools talk to ``CodeSystem`` only; an edition is a loader plus data files, so adding
+one never changes a stage.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from dataclasses import dataclass, field
+from typing import Any
+
+from rapidfuzz import fuzz
+
+from chartcoder.codesystems.text import fts_query, normalise_term
+
+
+class CodeSystemError(Exception):
+    """Base class for code-system errors; the message is meant for the user."""
+
+
+class UnknownSystemError(CodeSystemError):
+    """The system id is not one ChartCoder ships."""
+
+
+class MalformedCodeError(CodeSystemError):
+    """The string cannot be a code of this system."""
+
+
+class EmptyQueryError(CodeSystemError):
+    """A search or index walk was asked with nothing to look for."""
+
+
+class NotSupportedError(CodeSystemError):
+    """The system has no such book (e.g. no Alphabetic Index)."""
+
+
+NOTE_KINDS = (
+    "includes",
+    "inclusion_term",
+    "excludes1",
+    "excludes2",
+    "code_first",
+    "use_additional_code",
+    "code_also",
+    "notes",
+    "seven_chr_note",
+    "seven_chr_def",
+    "definition",
+)
+
+
+@dataclass(frozen=True)
+class Note:
+    """One instructional note of the Tabular List, kept with the code that carries it."""
+
+    kind: str
+    text: str
+    source: str
+
+    def referenced_codes(self) -> list[str]:
+        """Codes a note points at, e.g. ``(E08.-)`` -> ``E08``; ``(Z79.4)`` -> ``Z79.4``."""
+        found = re.findall(r"\b([A-Z]\d[0-9A-Z](?:\.[0-9A-Z]{1,4})?)(?:-|\.-)?", self.text)
+        return [c.rstrip(".") for c in found]
+
+
+@dataclass
+class CodeInfo:
+    """Everything a coder needs to know about one code."""
+
+    system: str
+    code: str
+    title: str
+    kind: str
+    billable: bool
+    title_zh: str | None = None
+    parents: list[tuple[str, str]] = field(default_factory=list)
+    children: list[str] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "system": self.system,
+            "code": self.code,
+            "title": self.title,
+            "title_zh": self.title_zh,
+            "kind": self.kind,
+            "billable": self.billable,
+            "parents": [{"code": c, "title": t} for c, t in self.parents],
+            "children": self.children,
+            "notes": [{"kind": n.kind, "text": n.text, "source": n.source} for n in self.notes],
+            "extra": self.extra,
+        }
+
+
+@dataclass
+class SearchHit:
+    """A ranked search answer, with the text that matched."""
+
+    code: str
+    title: str
+    score: float
+    field: str
+    matched: str
+    billable: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return dict(self.__dict__)
+
+
+@dataclass
+class IndexEntry:
+    """A node of an Alphabetic Index reached by walking main term -> subterms."""
+
+    source: str
+    path: list[str]
+    nonessential: list[str]
+    code: str | None
+    see: str | None
+    see_also: str | None
+    use: str | None
+    cells: dict[str, str]
+    subterms: list[str]
+    matched_fully: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return dict(self.__dict__)
+
+
+class CodeSystem:
+    """A compiled edition in its SQLite store: lookup, hierarchy, notes, search, index."""
+
+    id: str = ""
+    name: str = ""
+    lang: str = "en"
+    has_index: bool = False
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    # -- codes --------------------------------------------------------------------------
+    def normalize(self, code: str) -> str:
+        """Return the canonical spelling of a code, or raise MalformedCodeError."""
+        raise NotImplementedError
+
+    def _norm_key(self, code: str) -> str:
+        """Key under which codes are stored for forgiving lookup."""
+        return code.strip().upper().replace(".", "")
+
+    def _row(self, code: str) -> sqlite3.Row | None:
+        canonical = self.normalize(code)
+        row = self.conn.execute("SELECT * FROM codes WHERE code = ?", (canonical,)).fetchone()
+        if row is None:
+            row = self.conn.execute("SELECT * FROM codes WHERE norm = ?", (self._norm_key(canonical),)).fetchone()
+        return row
+
+    def get(self, code: str, *, with_notes: bool = True) -> CodeInfo | None:
+        """Look a code up; ``None`` when it is well formed but not in the edition."""
+        row = self._row(code)
+        if row is None:
+            return None
+        info = CodeInfo(
+            system=self.id,
+            code=row["code"],
+            title=row["title"],
+            title_zh=row["title_zh"],
+            kind=row["kind"],
+            billable=bool(row["billable"]),
+            extra=json.loads(row["extra"]) if row["extra"] else {},
+        )
+        info.parents = self.parents(row["code"])
+        info.children = self.children(row["code"])
+        if with_notes:
+            info.notes = self.notes(row["code"])
+        return info
+
+    def title(self, code: str) -> str | None:
+        """Title of a code, or None."""
+        row = self.conn.execute("SELECT title FROM codes WHERE code = ?", (code,)).fetchone()
+        return row[0] if row else None
+
+    def exists(self, code: str) -> bool:
+        """True when the code (any level) is in the edition."""
+        try:
+            return self._row(code) is not None
+        except MalformedCodeError:
+            return False
+
+    def is_valid(self, code: str) -> bool:
+        """True when the code may be reported (billable / valid leaf)."""
+        try:
+            row = self._row(code)
+        except MalformedCodeError:
+            return False
+        return bool(row and row["billable"])
+
+    def parents(self, code: str) -> list[tuple[str, str]]:
+        """Ancestors from the nearest up to the root."""
+        out: list[tuple[str, str]] = []
+        current = self.conn.execute("SELECT parent FROM codes WHERE code = ?", (code,)).fetchone()
+        while current and current[0]:
+            row = self.conn.execute("SELECT code, title, parent FROM codes WHERE code = ?", (current[0],)).fetchone()
+            if row is None:
+                break
+            out.append((row["code"], row["title"]))
+            current = (row["parent"],)
+        return out
+
+    def children(self, code: str) -> list[str]:
+        """Direct children in code order."""
+        rows = self.conn.execute("SELECT code FROM codes WHERE parent = ? ORDER BY rowid", (code,))
+        return [r[0] for r in rows]
+
+    def notes(self, code: str, *, inherited: bool = True) -> list[Note]:
+        """Instructional notes of the code and, by default, of its ancestors (they apply too)."""
+        chain = [code] + ([c for c, _ in self.parents(code)] if inherited else [])
+        out: list[Note] = []
+        for c in chain:
+            for r in self.conn.execute("SELECT kind, text FROM notes WHERE code = ? ORDER BY ord", (c,)):
+                out.append(Note(r[0], r[1], c))
+        return out
+
+    def count(self, *, billable_only: bool = False, kind: str | None = None) -> int:
+        """How many codes the store holds."""
+        sql, args = "SELECT count(*) FROM codes WHERE 1=1", []
+        if billable_only:
+            sql += " AND billable = 1"
+        if kind:
+            sql += " AND kind = ?"
+            args.append(kind)
+        return self.conn.execute(sql, args).fetchone()[0]
+
+    def iter_codes(self, *, billable_only: bool = True) -> list[tuple[str, str]]:
+        """All (code, title) pairs, for building matchers."""
+        sql = "SELECT code, title FROM codes" + (" WHERE billable = 1" if billable_only else "")
+        return [(r[0], r[1]) for r in self.conn.execute(sql)]
+
+    # -- search -------------------------------------------------------------------------
+    def search(self, text: str, k: int = 10, *, billable_only: bool = False) -> list[SearchHit]:
+        """Rank codes by BM25 over titles, inclusion terms and index terms, then fuzzy-rerank."""
+        if not text or not text.strip():
+            raise EmptyQueryError("empty search query: give some words to look for")
+        query = fts_query(text)
+        if not query:
+            raise EmptyQueryError(f"nothing searchable in {text!r}")
+        rows = self.conn.execute(
+            "SELECT code, field, text, bm25(fts) AS score FROM fts WHERE fts MATCH ? ORDER BY score LIMIT ?",
+            (query, max(50, k * 8)),
+        ).fetchall()
+        wanted = normalise_term(text)
+        best: dict[str, SearchHit] = {}
+        for r in rows:
+            code = r["code"]
+            info = self.conn.execute("SELECT title, billable FROM codes WHERE code = ?", (code,)).fetchone()
+            if info is None or (billable_only and not info["billable"]):
+                continue
+            shown = r["text"].replace(" ", "") if self.lang == "zh" else r["text"]
+            similarity = fuzz.token_set_ratio(wanted, normalise_term(shown)) / 100.0
+            score = -float(r["score"]) * (0.5 + similarity)
+            hit = best.get(code)
+            if hit is None or score > hit.score:
+                best[code] = SearchHit(code, info["title"], round(score, 4), r["field"], shown, bool(info["billable"]))
+        return sorted(best.values(), key=lambda h: -h.score)[:k]
+
+    # -- index --------------------------------------------------------------------------
+    def index_lookup(self, path: str, *, source: str = "index") -> list[IndexEntry]:
+        """Walk the Alphabetic Index along a comma-separated term path."""
+        raise NotSupportedError(f"{self.id} has no Alphabetic Index")

@@ -31,11 +31,11 @@ def build_icd9cm3(w: StoreWriter) -> dict[str, str]:
     has_children = {p for c in codes for p in prefix_parents(c)}
     for r in rows:
         code = r["code"]
-        parent = next((p for p in prefix_parents(code) if p in codes or len(p) == 2), None)
+        parent = next(iter(prefix_parents(code)), None)
         w.code(code, r["title"], "code" if code not in has_children else "category", parent, code not in has_children,
                title_zh=r["title_zh"] or None)
     for p in sorted(has_children - codes):
-        w.code(p, f"Procedures {p}.x", "category", None, False, searchable=False)
+        w.code(p, f"Procedures {p}x", "category", next(iter(prefix_parents(p)), None), False, searchable=False)
     return {"codes": str(len(rows)), "valid": str(len(codes - has_children))}
 
 

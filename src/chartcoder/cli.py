@@ -1,0 +1,186 @@
+"""The ``chartcoder`` command: code notes, explore code systems, evaluate."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from chartcoder.codesystems import SYSTEMS, CodeSystemError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="ChartCoder: explained, audited ICD coding.")
+codes_app = typer.Typer(no_args_is_help=True, help="Look up, search and walk the code systems.")
+app.add_typer(codes_app, name="codes")
+
+out = Console()
+err = Console(stderr=True)
+
+SystemOpt = Annotated[str, typer.Option("--system", "-s", help=f"Code system: {', '.join(SYSTEMS)}")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document instead of a table.")]
+
+
+def fail(message: str, code: int = 2) -> None:
+    """Print a clear error and exit; never a traceback for user mistakes."""
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+def emit_json(doc: dict[str, Any]) -> None:
+    """One JSON document on stdout."""
+    sys.stdout.write(json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
+
+
+def _system(system: str):  # noqa: ANN202 - returns the CodeSystem
+    from chartcoder.codesystems import get_system
+
+    with err.status(f"opening {system} (the first use compiles it, a few seconds)…"):
+        return get_system(system)
+
+
+@codes_app.command("systems")
+def codes_systems(as_json: JsonOpt = False) -> None:
+    """List the code systems ChartCoder ships."""
+    from chartcoder.codesystems import _specs
+
+    specs = _specs()
+    if as_json:
+        emit_json({"systems": [{"id": s, "description": specs[s].description} for s in SYSTEMS]})
+        return
+    table = Table("id", "edition")
+    for s in SYSTEMS:
+        table.add_row(s, specs[s].description)
+    out.print(table)
+
+
+@codes_app.command("build")
+def codes_build(system: Annotated[str, typer.Option("--system", "-s", help="A system id or 'all'.")] = "all") -> None:
+    """Compile code systems into the cache now (otherwise done on first use)."""
+    import time
+
+    from chartcoder.codesystems import get_system, system_store_path
+
+    for sid in SYSTEMS if system == "all" else [system]:
+        started = time.perf_counter()
+        try:
+            cs = get_system(sid)
+        except CodeSystemError as exc:
+            fail(str(exc))
+        out.print(f"{sid:16} {cs.count(billable_only=True):>7,} valid codes  {time.perf_counter() - started:6.2f} s  "
+                  f"{system_store_path(sid)}")
+
+
+@codes_app.command("lookup")
+def codes_lookup(code: str, system: SystemOpt = "icd10cm", as_json: JsonOpt = False) -> None:
+    """Show a code: title, hierarchy, validity, instructional notes (and PCS axis meanings)."""
+    try:
+        cs = _system(system)
+        canonical = cs.normalize(code)
+        info = cs.get(code)
+    except CodeSystemError as exc:
+        fail(str(exc))
+    if info is None:
+        fail(f"{canonical} is well formed but is not a code of {cs.name}")
+    doc = {"system": system, "query": code, "codes": [info.code], "result": info.to_dict()}
+    if system == "icd10pcs":
+        doc["axes"] = cs.describe(info.code)  # type: ignore[attr-defined]
+    if as_json:
+        emit_json(doc)
+        return
+    if canonical.replace(".", "") != code.strip().replace(".", ""):
+        err.print(f"[dim]read {code!r} as {info.code}[/]")
+    status = "[green]valid (billable)[/]" if info.billable else f"[yellow]not reportable: a {info.kind}[/]"
+    out.print(f"[bold]{info.code}[/]  {info.title}  {status}")
+    for pc, pt in info.parents:
+        out.print(f"  [dim]in[/] {pc}  {pt}")
+    if info.children:
+        shown = ", ".join(info.children[:12]) + (" …" if len(info.children) > 12 else "")
+        out.print(f"  [dim]children ({len(info.children)}):[/] {shown}")
+    for k, v in info.extra.items():
+        out.print(f"  [dim]{k}:[/] {v}")
+    if system == "icd10pcs":
+        table = Table("pos", "axis", "value", "meaning")
+        for a in doc["axes"]:
+            table.add_row(a["position"], a["axis"], a["value"], a["meaning"])
+        out.print(table)
+    if info.notes:
+        table = Table("note", "text", "from")
+        for n in info.notes:
+            table.add_row(n.kind, n.text, n.source)
+        out.print(table)
+
+
+@codes_app.command("search")
+def codes_search(
+    query: str,
+    system: SystemOpt = "icd10cm",
+    limit: Annotated[int, typer.Option("--limit", "-k", min=1, max=200)] = 10,
+    billable: Annotated[bool, typer.Option("--billable", help="Only codes that can be reported.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Ranked text search over titles, inclusion terms and index terms."""
+    try:
+        hits = _system(system).search(query, limit, billable_only=billable)
+    except CodeSystemError as exc:
+        fail(str(exc))
+    if as_json:
+        emit_json({"system": system, "query": query, "codes": [h.code for h in hits], "hits": [h.to_dict() for h in hits]})
+        return
+    if not hits:
+        out.print(f"no match for {query!r} in {system}")
+        return
+    table = Table("code", "title", "score", "matched")
+    for h in hits:
+        table.add_row(h.code, h.title, f"{h.score:.2f}", f"{h.field}: {h.matched}" if h.matched != h.title else h.field)
+    out.print(table)
+
+
+@codes_app.command("index")
+def codes_index(
+    path: str,
+    system: SystemOpt = "icd10cm",
+    book: Annotated[str, typer.Option("--book", help="icd10cm: index, eindex, drug or neoplasm")] = "index",
+    as_json: JsonOpt = False,
+) -> None:
+    """Walk the Alphabetic Index: 'Main term, subterm, subterm'."""
+    try:
+        entries = _system(system).index_lookup(path, source=book)
+    except CodeSystemError as exc:
+        fail(str(exc))
+    codes = sorted({c for e in entries for c in ([e.code] if e.code else []) + list(e.cells.values())})
+    if as_json:
+        emit_json({"system": system, "query": path, "codes": codes, "entries": [e.to_dict() for e in entries]})
+        return
+    if not entries:
+        out.print(f"no index entry for {path!r} in {system} ({book})")
+        return
+    for e in entries:
+        mark = "" if e.matched_fully else " [yellow](partial match)[/]"
+        out.print(f"[bold]{' > '.join(e.path)}[/]{mark}")
+        if e.nonessential:
+            out.print(f"  nonessential modifiers: {' '.join(e.nonessential)}")
+        if e.code:
+            out.print(f"  code: [green]{e.code}[/]")
+        for col, c in e.cells.items():
+            out.print(f"  {col}: [green]{c}[/]")
+        if e.see:
+            out.print(f"  see: {e.see}")
+        if e.see_also:
+            out.print(f"  see also: {e.see_also}")
+        if e.use:
+            out.print(f"  use: {e.use}")
+        if e.subterms:
+            out.print(f"  subterms: {', '.join(e.subterms[:15])}{' …' if len(e.subterms) > 15 else ''}")
+
+
+def main() -> None:
+    """Entry point of the console script."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,156 @@
+"""Analyze: sections, sentences, clinical mentions with offsets, and their context (medspaCy ConText)."""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from typing import ClassVar
+
+from chartcoder.codesystems import CodeSystem
+from chartcoder.pipeline import CaseState
+from chartcoder.rules import load_rules
+from chartcoder.stages.en_text import note_tokens
+from chartcoder.stages.lexicon import Match, lexicon
+from chartcoder.types import Assertion, Mention, Section, Span
+
+_HEADING = re.compile(r"^[ \t]*([A-Za-z][A-Za-z /&()-]{1,60}?)[ \t]*:[ \t]*", re.M)
+_CAPS_HEADING = re.compile(r"^[ \t]*([A-Z][A-Z /&-]{3,60})[ \t]*$", re.M)
+
+
+@cache
+def _context_nlp():  # noqa: ANN202 - spaCy objects
+    """A blank English pipeline with medspaCy's ConText over a span group (no model download)."""
+    import logging
+
+    import medspacy.context  # noqa: F401 - registers the medspacy_context factory
+    import spacy
+    from loguru import logger
+
+    logger.disable("PyRuSH")
+    logging.getLogger("medspacy").setLevel(logging.ERROR)
+    nlp = spacy.blank("en")
+    ctx = nlp.add_pipe("medspacy_context", config={"input_span_type": "group", "span_group_name": "mentions"})
+    return nlp, ctx
+
+
+def find_sections(text: str) -> list[Section]:
+    """Headings ("DISCHARGE DIAGNOSES:", "Family history:") split the note into typed sections."""
+    kinds = load_rules("en", "sections")
+    heads: list[tuple[int, int, str]] = []
+    for m in _HEADING.finditer(text):
+        name = " ".join(m.group(1).lower().split())
+        if name in kinds or m.group(1).isupper():
+            heads.append((m.start(), m.end(), name))
+    for m in _CAPS_HEADING.finditer(text):
+        name = " ".join(m.group(1).lower().split())
+        if name in kinds and not any(h[0] == m.start() for h in heads):
+            heads.append((m.start(), m.end(), name))
+    heads.sort()
+    sections = []
+    if not heads or heads[0][0] > 0:
+        sections.append(Section(name="", kind="other", start=0, end=heads[0][0] if heads else len(text)))
+    for i, (start, _, name) in enumerate(heads):
+        end = heads[i + 1][0] if i + 1 < len(heads) else len(text)
+        sections.append(Section(name=name, kind=kinds.get(name, "other"), start=start, end=end))
+    return sections
+
+
+def sentence_bounds(text: str) -> list[tuple[int, int]]:
+    """Character ranges of sentences; list items and headings end a sentence at the line break."""
+    bounds: list[tuple[int, int]] = []
+    start = 0
+    for m in re.finditer(r"(?<=[.!?;])\s+(?=[A-Z0-9\[(\"'])|\n\s*\n|\n(?=\s*(?:\d+[.)]|[-*•]|[A-Z][A-Za-z ]{1,40}:|[A-Z]))|(?<=:)\n", text):
+        if m.start() > start:
+            bounds.append((start, m.start()))
+        start = m.end()
+    if start < len(text):
+        bounds.append((start, len(text)))
+    return [(s, e) for s, e in bounds if text[s:e].strip()]
+
+
+class Analyze:
+    """Find sections, sentences and mentions (diagnoses and procedures) with their context."""
+
+    name: ClassVar[str] = "analyze"
+    requires: ClassVar[tuple[str, ...]] = ("text",)
+    assigns: ClassVar[tuple[str, ...]] = ("sections", "sentences", "mentions", "tokens", "matches")
+
+    def __init__(self, diagnoses: CodeSystem, procedures: CodeSystem | None) -> None:
+        self.systems = [("diagnosis", diagnoses)] + ([("procedure", procedures)] if procedures else [])
+
+    def __call__(self, state: CaseState) -> CaseState:
+        text = state.text
+        state.sections = find_sections(text)
+        tokens = note_tokens(text)
+        sent_chars = sentence_bounds(text)
+        sent_tokens: list[tuple[int, int]] = []
+        ti = 0
+        for s, e in sent_chars:
+            while ti < len(tokens) and tokens[ti].start < s:
+                ti += 1
+            first = ti
+            while ti < len(tokens) and tokens[ti].end <= e:
+                ti += 1
+            if ti > first:
+                sent_tokens.append((first, ti))
+        state.sentences = sent_chars
+        state.scratch["tokens"] = tokens
+        state.scratch["sentence_tokens"] = sent_tokens
+        matches: dict[str, list[Match]] = {}
+        for kind, cs in self.systems:
+            matches[kind] = lexicon(cs).match(tokens, sent_tokens)
+        state.scratch["matches"] = matches
+        state.mentions = self._mentions(state, tokens, sent_tokens, matches)
+        return state
+
+    def _mentions(self, state: CaseState, tokens, sent_tokens, matches) -> list[Mention]:  # noqa: ANN001
+        text = state.text
+        sent_of = {}
+        for si, (a, b) in enumerate(sent_tokens):
+            for i in range(a, b):
+                sent_of[i] = si
+        groups: list[tuple[str, int, int, list[tuple[str, int]]]] = []  # kind, first tok, last tok, members
+        for kind, ms in matches.items():
+            spans = sorted(((min(m.positions), max(m.positions), idx) for idx, m in enumerate(ms)))
+            for lo, hi, idx in spans:
+                if groups and groups[-1][0] == kind and lo <= groups[-1][2] and sent_of[lo] == sent_of[groups[-1][1]]:
+                    k, glo, ghi, members = groups[-1]
+                    groups[-1] = (k, glo, max(ghi, hi), members + [(kind, idx)])
+                else:
+                    groups.append((kind, lo, hi, [(kind, idx)]))
+        nlp, ctx = _context_nlp()
+        doc = nlp.make_doc(text)
+        for tok in doc:
+            tok.is_sent_start = False
+        if len(doc):
+            doc[0].is_sent_start = True
+        for s, _ in state.sentences:
+            span = doc.char_span(s, s + 1, alignment_mode="expand")
+            if span is not None and len(span):
+                doc[span.start].is_sent_start = True
+        spans, keep = [], []
+        for gi, (_, lo, hi, _) in enumerate(groups):
+            span = doc.char_span(tokens[lo].start, tokens[hi].end, alignment_mode="expand")
+            if span is not None:
+                spans.append(span)
+                keep.append(gi)
+        doc.spans["mentions"] = spans
+        ctx(doc)
+        mentions = []
+        member_of: dict[tuple[str, int], int] = {}
+        for mid, (gi, span) in enumerate(zip(keep, doc.spans["mentions"], strict=True)):
+            kind, lo, hi, members = groups[gi]
+            start, end = tokens[lo].start, tokens[hi].end
+            assertion = Assertion(negated=span._.is_negated, uncertain=span._.is_uncertain,
+                                  historical=span._.is_historical, family=span._.is_family,
+                                  hypothetical=span._.is_hypothetical)
+            section = next((s for s in state.sections if s.start <= start < s.end), None)
+            if section is not None and section.kind == "family_history":
+                assertion.family = True
+            mentions.append(Mention(id=mid, text=text[start:end], span=Span(start=start, end=end, text=text[start:end]),
+                                    section=section.kind if section else "other", sentence=sent_of[lo],
+                                    type=kind, assertion=assertion))
+            for m in members:
+                member_of[m] = mid
+        state.scratch["member_of"] = member_of
+        return mentions

@@ -1,0 +1,51 @@
+"""Assign: the final, de-duplicated, sequenced set with a confidence per code.
+
+Principal diagnosis: the first code supported in the discharge-diagnosis list, else the first
+supported in the note. Inpatient settings code "probable/suspected" diagnoses as if established
+(guideline II.H); outpatient settings do not (guideline IV.H) — that rule lives in
+``Assertion.blocking`` and is applied by the audit.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from chartcoder.pipeline import CaseState
+from chartcoder.types import Assignment, Candidate
+
+PRIORITY_SECTIONS = ("diagnoses", "assessment", "admission_diagnoses", "procedures")
+
+
+class Assign:
+    """Merge candidates per code, order them, attach confidence."""
+
+    name: ClassVar[str] = "assign"
+    requires: ClassVar[tuple[str, ...]] = ("candidates",)
+    assigns: ClassVar[tuple[str, ...]] = ("assignments",)
+
+    def __call__(self, state: CaseState) -> CaseState:
+        mentions = {m.id: m for m in state.mentions}
+        merged: dict[tuple[str, str], list[Candidate]] = {}
+        for c in state.candidates:
+            if c.rejected:
+                continue
+            merged.setdefault((c.type, c.code), []).append(c)
+        assignments: list[tuple[tuple, Assignment]] = []
+        for (ctype, code), group in merged.items():
+            first = min(group, key=lambda c: c.evidence[0].start)
+            sections = {mentions[c.mention_id].section for c in group}
+            in_list = any(s in PRIORITY_SECTIONS for s in sections)
+            confidence = min(0.99, max(c.score for c in group) + 0.05 * (len(group) - 1) + (0.1 if in_list else 0))
+            evidence = sorted({(s.start, s.end): s for c in group for s in c.evidence}.values(), key=lambda s: s.start)
+            a = Assignment(
+                code=code, system=first.system, type=ctype, title=first.title, evidence=evidence,
+                path=list(dict.fromkeys(p for c in group for p in c.path)), source=first.source,
+                notes_checked=list(dict.fromkeys(n for c in group for n in c.notes_checked)),
+                confidence=round(confidence, 3),
+            )
+            section_rank = min((PRIORITY_SECTIONS.index(s) if s in PRIORITY_SECTIONS else 9) for s in sections)
+            assignments.append(((ctype != "diagnosis", section_rank, first.evidence[0].start), a))
+        assignments.sort(key=lambda x: x[0])
+        state.assignments = [a for _, a in assignments]
+        state.scratch["groups"] = merged
+        return state

@@ -1,0 +1,88 @@
+"""English token normalisation shared by the lexicon (index phrases) and by notes.
+
+A token position may carry several normalised forms: the stem of the word itself plus the
+stems of its abbreviation expansion or synonyms, so "NSTEMI" or "renal" meet index words.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from nltk.stem.porter import PorterStemmer
+
+from chartcoder.rules import load_rules
+
+_TOKEN = re.compile(r"[A-Za-z0-9]+(?:[-'][A-Za-z0-9]+)*|__[a-z]+__")
+_stemmer = PorterStemmer()
+
+
+@lru_cache(maxsize=200_000)
+def stem(word: str) -> str:
+    """Porter stem of a lower-case word (numbers and pseudo-tokens unchanged)."""
+    if word.startswith("__") or word.isdigit():
+        return word
+    return _stemmer.stem(word)
+
+
+@lru_cache(maxsize=1)
+def stopwords() -> frozenset[str]:
+    """Words ignored on both sides of a match."""
+    return frozenset(load_rules("en", "stopwords")["words"])
+
+
+@lru_cache(maxsize=1)
+def _expansions() -> dict[str, tuple[str, ...]]:
+    out: dict[str, tuple[str, ...]] = {}
+    for name in ("abbreviations", "synonyms"):
+        for word, expansion in load_rules("en", name).items():
+            out[word] = tuple(w for w in expansion.lower().split() if w)
+    return out
+
+
+def split_words(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, lower-case word) for every word-like token."""
+    return [(m.start(), m.end(), m.group().lower()) for m in _TOKEN.finditer(text)]
+
+
+def phrase_stems(text: str) -> tuple[str, ...]:
+    """Required stems of an index or tabular phrase: no stop words, no parenthetical asides."""
+    text = re.sub(r"\([^)]*\)|\[[^\]]*\]", " ", text)
+    stops = stopwords()
+    out: list[str] = []
+    for _, _, w in split_words(text):
+        for part in w.split("-") if "-" in w and not w.startswith("__") else [w]:
+            if part and part not in stops:
+                s = stem(part)
+                if s not in out:
+                    out.append(s)
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class Token:
+    """One word of a note with all the stems it stands for."""
+
+    start: int
+    end: int
+    word: str
+    stems: tuple[str, ...]
+
+
+def note_tokens(text: str) -> list[Token]:
+    """Tokens of a note, each with its own stem and those of expansions and synonyms."""
+    stops = stopwords()
+    expansions = _expansions()
+    tokens: list[Token] = []
+    for start, end, w in split_words(text):
+        forms: list[str] = []
+        parts = w.split("-") if "-" in w else [w]
+        for part in [w, *parts] if len(parts) > 1 else parts:
+            if part in expansions:
+                forms += [stem(x) for x in expansions[part] if x not in stops]
+            if part not in stops:
+                forms.append(stem(part))
+        if forms:
+            tokens.append(Token(start, end, w, tuple(dict.fromkeys(forms))))
+    return tokens

@@ -1,0 +1,273 @@
+"""Term lexicon of a code system and the matcher that finds its terms in a note.
+
+Terms come from the books themselves: Alphabetic Index paths (main term + essential subterms;
+nonessential modifiers optional), Neoplasm Table sites by behaviour column, Tabular titles and
+inclusion terms. A term matches when all its stems occur in one sentence within a small window,
+in any order ("chronic hepatitis C virus infection" ~ "Hepatitis, viral, C, chronic").
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import pickle
+import re
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from pathlib import Path
+
+from chartcoder.codesystems import CodeSystem
+from chartcoder.codesystems.store import cache_dir
+from chartcoder.stages.en_text import Token, phrase_stems
+
+LEXICON_VERSION = "4"
+NEOPLASM_COLUMNS = {
+    "Malignant Primary": "__malignant__",
+    "Malignant Secondary": "__secondary__",
+    "Ca in situ": "__insitu__",
+    "Benign": "__benign__",
+}
+MAX_ALTERNATIVES = 8
+# Main terms that name an encounter reason or a status, not a condition found in a note.
+SKIP_MAIN_TERMS = {"encounter", "admission", "examination", "observation", "screening", "test", "use", "old",
+                   "illness", "disease", "disorder", "syndrome", "condition", "problem", "finding", "findings",
+                   "state", "status", "complication", "complications"}
+
+
+@dataclass(frozen=True)
+class Term:
+    """A phrase of the book that leads to a code."""
+
+    stems: tuple[str, ...]
+    code: str
+    source: str
+    path: str
+
+    @property
+    def digits(self) -> bool:
+        """True when the term holds a number that must stay attached."""
+        return any(s.isdigit() for s in self.stems)
+
+
+def _digits_attached(term: Term, pos: list[int], tokens: list[Token]) -> bool:
+    """A number ("stage 3", "type 2") must stand next to another word of the term."""
+    chosen = set(pos)
+    for p in chosen:
+        if any(s.isdigit() for s in tokens[p].stems) and not ({p - 1, p + 1} & chosen) \
+                and not any(not s.isdigit() for s in tokens[p].stems if s in term.stems):
+            return False
+    return True
+
+
+@dataclass
+class Match:
+    """A term found in a note: the token positions that carry it."""
+
+    term: int
+    positions: tuple[int, ...]
+
+
+CONNECTORS = {"with", "without", "in", "due to", "and", "of", "by", "as", "to", "from", "nos", "complicating",
+              "during", "following", "not"}
+
+
+def _alternatives(title: str) -> list[tuple[str, ...]]:
+    """Stem sets of a title; "Abdomen, abdominal" lists two spellings, "Tamponade, heart" is one phrase."""
+    parts = [p.strip() for p in title.split(",") if p.strip()]
+    heads = {p.split()[0][:4].lower() for p in parts if p.split()}
+    if len(parts) > 1 and len(heads) == 1:
+        forms = [phrase_stems(p) for p in parts]
+        return [f for f in dict.fromkeys(forms) if f] or [()]
+    return [phrase_stems(title)]
+
+
+class Lexicon:
+    """Terms plus an anchor index (rarest stem -> terms) for fast matching."""
+
+    def __init__(self, terms: list[Term]) -> None:
+        self.terms = terms
+        freq = Counter(s for t in terms for s in set(t.stems))
+        self.anchor: dict[str, list[int]] = defaultdict(list)
+        for i, t in enumerate(terms):
+            rarest = min(t.stems, key=lambda s: (freq[s], s))
+            self.anchor[rarest].append(i)
+        self.anchor = dict(self.anchor)
+
+    def match(self, tokens: list[Token], sentences: list[tuple[int, int]], slack: int = 3) -> list[Match]:
+        """All terms whose stems all occur inside one sentence within len(term)+slack tokens."""
+        found: list[Match] = []
+        for s_start, s_end in sentences:
+            where: dict[str, list[int]] = defaultdict(list)
+            for i in range(s_start, s_end):
+                for st in tokens[i].stems:
+                    where[st].append(i)
+            for st in list(where):
+                for ti in self.anchor.get(st, ()):
+                    term = self.terms[ti]
+                    if any(s not in where for s in term.stems):
+                        continue
+                    best: tuple[int, ...] | None = None
+                    for a in where[st]:
+                        pos = [a]
+                        for s in term.stems:
+                            if s != st:
+                                pos.append(min(where[s], key=lambda p: abs(p - a)))
+                        span = max(pos) - min(pos) + 1
+                        if term.digits and not _digits_attached(term, pos, tokens):
+                            continue
+                        if span <= len(term.stems) + slack and (best is None or span < max(best) - min(best) + 1):
+                            best = tuple(sorted(set(pos)))
+                    if best is not None:
+                        found.append(Match(ti, best))
+        return found
+
+
+def _icd10cm_terms(cs: CodeSystem) -> list[Term]:
+    conn = cs.conn
+    terms: list[Term] = []
+    for code, title, kind, extra in conn.execute("SELECT code, title, kind, extra FROM codes"):
+        if kind not in ("code", "subcategory", "category") or (extra and '"seventh"' in extra):
+            continue
+        if re.search(r"\b(other|specified)\b", title, re.I):
+            continue  # residual categories are reached through the index ("specified NEC"), not by title
+        stems = phrase_stems(title)
+        if stems:
+            terms.append(Term(stems, code, "tabular", title))
+    for code, text in conn.execute("SELECT code, text FROM notes WHERE kind = 'inclusion_term'"):
+        stems = phrase_stems(text)
+        if stems:
+            terms.append(Term(stems, code, "inclusion", text))
+    terms += _index_terms(cs, "index")
+    terms += _neoplasm_terms(cs)
+    return terms
+
+
+def _index_terms(cs: CodeSystem, source: str) -> list[Term]:
+    rows = cs.conn.execute("SELECT id, parent_id, title, code FROM index_terms WHERE source = ?", (source,)).fetchall()
+    by_id = {r[0]: r for r in rows}
+    alt_cache: dict[int, list[tuple[str, ...]]] = {}
+    skip: set[int] = set()
+
+    def alts(node_id: int) -> list[tuple[str, ...]]:
+        if node_id in alt_cache:
+            return alt_cache[node_id]
+        _, parent, title, _ = by_id[node_id]
+        mine = _alternatives(title)
+        if (mine == [()] and title.lower().strip() not in CONNECTORS) or (parent is not None and parent in skip) \
+                or (parent is None and title.split(",")[0].strip().lower() in SKIP_MAIN_TERMS):
+            skip.add(node_id)  # stop words only ("specified NEC", "His", "Use"): no evidence, nor below it
+        if parent is None:
+            result = mine
+        else:
+            result = []
+            for up in alts(parent):
+                for m in mine:
+                    result.append(tuple(dict.fromkeys(up + m)))
+            result = result[:MAX_ALTERNATIVES]
+        alt_cache[node_id] = result
+        return result
+
+    def path(node_id: int) -> str:
+        parts = []
+        while node_id is not None:
+            _, parent, title, _ = by_id[node_id]
+            parts.append(title)
+            node_id = parent
+        return ", ".join(reversed(parts))
+
+    out = []
+    for node_id, _, _, code in rows:
+        if not code:
+            continue
+        alternatives = alts(node_id)
+        if node_id in skip:
+            continue
+        code = code.strip().rstrip("-").rstrip(".")
+        p = path(node_id)
+        for stems in alternatives:
+            if stems:
+                out.append(Term(stems, code, source, p))
+    return out
+
+
+def _neoplasm_terms(cs: CodeSystem) -> list[Term]:
+    rows = cs.conn.execute(
+        "SELECT id, parent_id, title, cells FROM index_terms WHERE source = 'neoplasm'"
+    ).fetchall()
+    by_id = {r[0]: r for r in rows}
+
+    def site(node_id: int) -> tuple[list[str], tuple[str, ...]]:
+        parts, stems = [], ()
+        while node_id is not None:
+            _, parent, title, _ = by_id[node_id]
+            parts.append(title)
+            if parent is not None:
+                stems = phrase_stems(title.split(",")[0]) + stems
+            node_id = parent
+        return list(reversed(parts)), tuple(dict.fromkeys(stems))
+
+    out = []
+    for node_id, parent, _, cells in rows:
+        if not cells or parent is None:
+            continue
+        parts, stems = site(node_id)
+        if not stems:
+            continue
+        for column, code in json.loads(cells).items():
+            token = NEOPLASM_COLUMNS.get(column)
+            if token and code:
+                out.append(Term(stems + (token,), code.rstrip("-").rstrip("."), "neoplasm",
+                                ", ".join(parts) + f" [{column}]"))
+    return out
+
+
+def _icd10pcs_terms(cs: CodeSystem) -> list[Term]:
+    return [t for t in _index_terms(cs, "index") if len(t.code) >= 3]
+
+
+def _rules_digest() -> str:
+    h = hashlib.sha256(LEXICON_VERSION.encode())
+    for name in ("abbreviations", "synonyms", "stopwords"):
+        h.update(resources.files("chartcoder.rules").joinpath("en", f"{name}.json").read_bytes())
+    h.update(Path(__file__).read_bytes())
+    h.update(Path(__file__).with_name("en_text.py").read_bytes())
+    return h.hexdigest()[:12]
+
+
+def _store_fingerprint(cs: CodeSystem) -> str:
+    return cs.conn.execute("SELECT value FROM meta WHERE key = 'fingerprint'").fetchone()[0]
+
+
+@cache
+def _lexicon_for(system_id: str, fingerprint: str, digest: str) -> Lexicon:
+    from chartcoder.codesystems import get_system
+
+    cs = get_system(system_id)
+    path = cache_dir() / f"lexicon-{system_id}-{fingerprint}-{digest}.pkl"
+    if path.exists():
+        try:
+            with path.open("rb") as f:
+                return pickle.load(f)
+        except Exception:  # noqa: BLE001 - a broken cache file is rebuilt, never fatal
+            path.unlink(missing_ok=True)
+    builder = {"icd10cm": _icd10cm_terms, "icd10pcs": _icd10pcs_terms}[system_id]
+    terms = list(dict.fromkeys(builder(cs)))
+    lex = Lexicon(terms)
+    tmp = path.with_suffix(f".{id(lex)}.tmp")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tmp.open("wb") as f:
+        pickle.dump(lex, f, protocol=pickle.HIGHEST_PROTOCOL)
+    tmp.replace(path)
+    return lex
+
+
+def lexicon(cs: CodeSystem) -> Lexicon:
+    """The (cached) lexicon of an English code system."""
+    return _lexicon_for(cs.id, _store_fingerprint(cs), _rules_digest())
+
+
+def strip_code(code: str) -> str:
+    """Index codes may end with '-' (incomplete) or '.'."""
+    return re.sub(r"[-.]+$", "", code.strip())

@@ -1,0 +1,86 @@
+"""Locate: turn the terms found for each mention into ranked candidate codes.
+
+Within a mention the most specific reading wins: a term whose words are a subset of a longer
+term's words is dropped (so "heart failure" yields to "chronic systolic heart failure"). On a
+tie the Alphabetic Index path beats a tabular title, as a coder starts from the index.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import ClassVar
+
+from chartcoder.codesystems import CodeSystem
+from chartcoder.pipeline import CaseState
+from chartcoder.stages.en_text import Token
+from chartcoder.stages.lexicon import Match, lexicon, strip_code
+from chartcoder.types import Candidate, Span
+
+SOURCE_RANK = {"index": 3, "neoplasm": 3, "inclusion": 2, "tabular": 1}
+
+
+def evidence_spans(text: str, tokens: list[Token], positions: tuple[int, ...]) -> list[Span]:
+    """Character spans of matched tokens, adjacent tokens merged."""
+    spans: list[Span] = []
+    for p in sorted(positions):
+        t = tokens[p]
+        if spans and p - 1 in positions and t.start - spans[-1].end <= 2:
+            s = spans[-1]
+            spans[-1] = Span(start=s.start, end=t.end, text=text[s.start : t.end])
+        else:
+            spans.append(Span(start=t.start, end=t.end, text=text[t.start : t.end]))
+    return spans
+
+
+def best_readings(matches: list[tuple[Match, object]]) -> list[tuple[Match, object]]:
+    """Keep maximal matches: drop any whose positions and stems are covered by a stronger one."""
+    ranked = sorted(matches, key=lambda mt: (-len(mt[0].positions), -len(mt[1].stems),
+                                             -SOURCE_RANK.get(mt[1].source, 0), len(mt[1].code)))
+    kept: list[tuple[Match, object]] = []
+    for m, term in ranked:
+        pos = set(m.positions)
+        dominated = False
+        for km, kterm in kept:
+            kpos = set(km.positions)
+            if pos <= kpos and (pos < kpos or len(term.stems) < len(kterm.stems)
+                                or set(term.stems) <= set(kterm.stems)):
+                dominated = True
+                break
+        if not dominated:
+            kept.append((m, term))
+    return kept
+
+
+class Locate:
+    """Candidates per mention from the index/table/tabular terms that matched it."""
+
+    name: ClassVar[str] = "locate"
+    requires: ClassVar[tuple[str, ...]] = ("mentions", "matches", "tokens")
+    assigns: ClassVar[tuple[str, ...]] = ("candidates",)
+
+    def __init__(self, diagnoses: CodeSystem, procedures: CodeSystem | None) -> None:
+        self.systems = {"diagnosis": diagnoses, "procedure": procedures}
+
+    def __call__(self, state: CaseState) -> CaseState:
+        tokens = state.scratch["tokens"]
+        member_of = state.scratch["member_of"]
+        per_mention: dict[int, list[tuple[Match, object]]] = defaultdict(list)
+        for kind, ms in state.scratch["matches"].items():
+            lex = lexicon(self.systems[kind])
+            for idx, m in enumerate(ms):
+                mid = member_of.get((kind, idx))
+                if mid is not None:
+                    per_mention[mid].append((m, lex.terms[m.term]))
+        candidates = []
+        for mention in state.mentions:
+            for m, term in best_readings(per_mention.get(mention.id, [])):
+                cs = self.systems[mention.type]
+                code = strip_code(term.code)
+                score = min(1.0, 0.45 + 0.12 * len(term.stems) + 0.05 * SOURCE_RANK.get(term.source, 0))
+                candidates.append(Candidate(
+                    code=code, system=cs.id, type=mention.type, mention_id=mention.id,
+                    evidence=evidence_spans(state.text, tokens, m.positions),
+                    path=[f"{term.source}: {term.path}"], source=term.source, score=round(score, 3),
+                ))
+        state.candidates = candidates
+        return state

@@ -1,0 +1,237 @@
+"""Verify: check candidates against the Tabular List and the table rows.
+
+* a category or subcategory is carried down to the billable code the text supports (laterality
+  and other words of the sentence choose the child; unspecified only when nothing else fits);
+* a code that needs a 7th character gets it (placeholder X; initial encounter unless the text
+  says subsequent or sequela);
+* a partial ICD-10-PCS code is completed to a row of its table from the words of the sentence;
+* Excludes1 pairs keep the better supported code; hypertension with heart disease / CKD becomes
+  the I11/I12/I13 combination (guideline I.C.9.a); "use additional code" notes add the paired
+  code when the text supports it; every note checked is recorded on the candidate.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import ClassVar
+
+from chartcoder.codesystems import CodeSystem
+from chartcoder.pipeline import CaseState
+from chartcoder.stages.en_text import phrase_stems
+from chartcoder.types import Candidate
+
+SEVENTH_WORDS = (("sequela", "S"), ("subsequent", "D"))
+
+
+def _sentence_stems(state: CaseState, sentence: int) -> set[str]:
+    tokens = state.scratch["tokens"]
+    a, b = state.scratch["sentence_tokens"][sentence]
+    return {s for t in tokens[a:b] for s in t.stems}
+
+
+def _unspecified_rank(code: str, title: str) -> int:
+    t = title.lower()
+    return 2 if "unspecified" in t else 1 if code.endswith("9") or code.endswith("0") else 0
+
+
+def complete_cm(cs: CodeSystem, code: str, stems: set[str], notes: list[str]) -> str | None:
+    """Carry an ICD-10-CM code down to a billable code the sentence supports."""
+    info = cs.get(code, with_notes=False)
+    if info is None:
+        return None
+    current = info.code
+    for _ in range(6):
+        if cs.is_valid(current):
+            return current
+        kids = [k for k in cs.children(current) if ":" not in k]
+        if not kids:
+            return None
+        own = set(phrase_stems(cs.title(current) or ""))
+        seventh = {k for k in kids if len(k.replace(".", "")) == 7 and k[-1].isalpha()}
+        if seventh and len(seventh) == len(kids):
+            char = next((c for w, c in SEVENTH_WORDS if w[:6] in {s[:6] for s in stems}), "A")
+            pick = next((k for k in kids if k.endswith(char)), kids[0])
+            notes.append(f"7th character {pick[-1]} ({'from the text' if char != 'A' else 'initial encounter'})")
+            current = pick
+            continue
+        scored = []
+        for k in kids:
+            title = cs.title(k) or ""
+            extra = set(phrase_stems(title)) - own
+            support = len(extra & stems)
+            conflict = len(extra - stems)
+            scored.append((support, -conflict if support else 0, _unspecified_rank(k, title), k))
+        scored.sort(reverse=True)
+        best = scored[0]
+        if best[0] == 0:
+            unspecified = sorted(kids, key=lambda k: -_unspecified_rank(k, cs.title(k) or ""))[0]
+            notes.append(f"{current} -> {unspecified} (unspecified: the text names no subtype)")
+            current = unspecified
+        else:
+            notes.append(f"{current} -> {best[3]} (specificity from the text)")
+            current = best[3]
+    return current if cs.is_valid(current) else None
+
+
+def complete_pcs(cs: CodeSystem, prefix: str, stems: set[str], notes: list[str]) -> str | None:
+    """Complete a partial PCS code to a valid row value chosen by the sentence's words."""
+    if cs.is_valid(prefix):
+        return prefix
+    rows = cs.conn.execute(
+        "SELECT code, title FROM codes WHERE code LIKE ? AND billable = 1 LIMIT 5000", (prefix + "%",)
+    ).fetchall()
+    if not rows:
+        return None
+    prefix_title_stems = set(phrase_stems(cs.title(prefix) or ""))
+    best = None
+    for code, title in rows:
+        words = set(phrase_stems(title)) - prefix_title_stems
+        support = len(words & stems)
+        conflict = len(words - stems)
+        defaults = code[4:].count("Z")
+        key = (support, -conflict, defaults, -ord(code[4]))
+        if best is None or key > best[0]:
+            best = (key, code)
+    assert best is not None
+    if len(prefix) <= 3 and best[0][0] == 0:
+        return None  # a table alone is not enough: the body part must come from the text
+    notes.append(f"{prefix} completed to {best[1]} from the text")
+    return best[1]
+
+
+class Verify:
+    """Make every candidate a valid, specific code and apply the Tabular instructions."""
+
+    name: ClassVar[str] = "verify"
+    requires: ClassVar[tuple[str, ...]] = ("candidates",)
+    assigns: ClassVar[tuple[str, ...]] = ("verified",)
+
+    def __init__(self, diagnoses: CodeSystem, procedures: CodeSystem | None) -> None:
+        self.systems = {"diagnosis": diagnoses, "procedure": procedures}
+
+    def __call__(self, state: CaseState) -> CaseState:
+        mentions = {m.id: m for m in state.mentions}
+        verified: list[Candidate] = []
+        for cand in state.candidates:
+            cs = self.systems[cand.type]
+            stems = _sentence_stems(state, mentions[cand.mention_id].sentence)
+            notes: list[str] = []
+            try:
+                code = (complete_cm if cand.type == "diagnosis" else complete_pcs)(cs, cand.code, stems, notes)
+            except Exception as exc:  # noqa: BLE001 - a malformed index code is a rejection, not a crash
+                code, notes = None, [f"cannot read {cand.code}: {exc}"]
+            if code is None:
+                cand.rejected = f"{cand.code} is not a complete code and the text does not say which child applies"
+                verified.append(cand)
+                continue
+            cand.code = code
+            cand.title = cs.title(code) or ""
+            cand.notes_checked += notes
+            verified.append(cand)
+        live = [c for c in verified if not c.rejected]
+        self._combination_hypertension(live, self.systems["diagnosis"])
+        self._excludes1(live, self.systems["diagnosis"])
+        self._less_specific(live)
+        self._use_additional(state, live, self.systems["diagnosis"])
+        state.candidates = verified + [c for c in live if c not in verified]
+        return state
+
+    @staticmethod
+    def _affirmed(c: Candidate) -> bool:
+        return not c.rejected
+
+    def _combination_hypertension(self, cands: list[Candidate], cs: CodeSystem) -> None:
+        """Hypertension + heart failure / CKD: I11/I12/I13 (the classification presumes the link)."""
+        dx = [c for c in cands if c.type == "diagnosis" and not c.rejected]
+        htn = [c for c in dx if c.code == "I10"]
+        if not htn:
+            return
+        heart = any(c.code.startswith("I50") for c in dx) or any(c.code.startswith("I11") for c in dx)
+        ckd = [c for c in dx if c.code.startswith("N18")]
+        if not heart and not ckd:
+            return
+        stage56 = any(c.code in ("N18.5", "N18.6") for c in ckd)
+        if heart and ckd:
+            code = "I13.2" if stage56 else "I13.0"
+        elif heart:
+            code = "I11.0"
+        else:
+            code = "I12.0" if stage56 else "I12.9"
+        for h in htn:
+            h.notes_checked.append(f"guideline I.C.9.a: hypertension with {'heart disease' if heart else ''}"
+                                   f"{' and ' if heart and ckd else ''}{'CKD' if ckd else ''} -> {code}")
+            h.code, h.title = code, cs.title(code) or ""
+        for c in dx:
+            if c.code[:3] in ("I11", "I12", "I13") and c.code != code and c not in htn:
+                c.rejected = f"replaced by the combination code {code}"
+
+    @staticmethod
+    def _less_specific(cands: list[Candidate]) -> None:
+        """Drop an unspecified / 'without complications' code when its category has a specific one."""
+        dx = [c for c in cands if c.type == "diagnosis" and not c.rejected]
+        for c in dx:
+            vague = _unspecified_rank(c.code, c.title) == 2 or "without complication" in c.title.lower()
+            if not vague:
+                continue
+            better = [o for o in dx if o is not c and not o.rejected and o.code[:3] == c.code[:3]
+                      and o.code != c.code and _unspecified_rank(o.code, o.title) < 2]
+            if better:
+                c.rejected = f"less specific than {better[0].code}, which is assigned"
+
+    def _excludes1(self, cands: list[Candidate], cs: CodeSystem) -> None:
+        """Excludes1: two codes that cannot be reported together; keep the better supported."""
+        dx = [c for c in cands if c.type == "diagnosis" and not c.rejected]
+        codes = {c.code for c in dx}
+        for c in dx:
+            if c.rejected:
+                continue
+            for note in cs.notes(c.code):
+                if note.kind != "excludes1":
+                    continue
+                for ref in note.referenced_codes():
+                    for other in dx:
+                        if other is c or other.rejected or other.code == c.code:
+                            continue
+                        if other.code.startswith(ref) and other.code in codes:
+                            loser = c if c.score < other.score else other
+                            winner = other if loser is c else c
+                            loser.rejected = f"Excludes1 of {note.source}: '{note.text}' (kept {winner.code})"
+                            winner.notes_checked.append(f"Excludes1 with {loser.code} checked: kept {winner.code}")
+            if not c.rejected:
+                c.notes_checked.append("Excludes1: no conflict in this record")
+
+    def _use_additional(self, state: CaseState, cands: list[Candidate], cs: CodeSystem) -> None:
+        """'Use additional code' notes: add the paired code when the text names it."""
+        from chartcoder.stages.en_text import note_tokens
+
+        all_stems = {s for t in state.scratch["tokens"] for s in t.stems}
+        present = {c.code for c in cands if not c.rejected}
+        for c in list(cands):
+            if c.rejected or c.type != "diagnosis":
+                continue
+            for note in cs.notes(c.code):
+                if note.kind != "use_additional_code":
+                    continue
+                if re.search(r"[A-Z]\d[0-9A-Z.]*-[A-Z]\d", note.text) or note.text.lower().startswith("code"):
+                    continue  # a range or a general instruction: flagged, not added
+                words = re.sub(r"\([^)]*\)", " ", note.text)
+                stems = set(phrase_stems(words)) - {"long", "term", "current", "identifi", "drug", "drugs"}
+                for ref in note.referenced_codes():
+                    if ref in present or not cs.is_valid(ref) or not stems or not stems <= all_stems:
+                        continue
+                    evidence = [t for t in state.scratch["tokens"] if set(t.stems) & stems]
+                    toks = note_tokens(state.text[evidence[0].start : evidence[0].end]) if evidence else []
+                    if not toks:
+                        continue
+                    from chartcoder.types import Span
+
+                    t = evidence[0]
+                    cands.append(Candidate(
+                        code=ref, system=cs.id, type="diagnosis", mention_id=c.mention_id,
+                        evidence=[Span(start=t.start, end=t.end, text=state.text[t.start : t.end])],
+                        path=[f"use additional code at {note.source}: {note.text}"], source="instruction",
+                        score=0.6, title=cs.title(ref) or "",
+                        notes_checked=[f"added by the 'use additional code' note of {note.source}"],
+                    ))
+                    present.add(ref)
+                    c.notes_checked.append(f"use additional code: {ref} added (text names it)")

@@ -1,0 +1,165 @@
+"""Typed objects passed between stages, and the public, versioned ``CodingResult``.
+
+Offsets always index the original text, so any UI or evaluator can highlight evidence
+without searching for it again.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+SCHEMA_VERSION = "1.0"
+
+Setting = Literal["inpatient", "outpatient"]
+Lang = Literal["en", "zh"]
+CodeType = Literal["diagnosis", "procedure"]
+
+
+class Span(BaseModel):
+    """A stretch of the original text: ``text == case.text[start:end]``."""
+
+    start: int
+    end: int
+    text: str
+
+
+class Section(BaseModel):
+    """A titled part of a note (discharge diagnoses, HPI, family history...)."""
+
+    name: str
+    kind: str
+    start: int
+    end: int
+
+
+class Assertion(BaseModel):
+    """Clinical context of a mention, from ConText."""
+
+    negated: bool = False
+    uncertain: bool = False
+    historical: bool = False
+    family: bool = False
+    hypothetical: bool = False
+
+    def blocking(self, setting: Setting) -> str | None:
+        """Why a mention with this context must not be coded, if it must not."""
+        if self.negated:
+            return "negated"
+        if self.family:
+            return "family history"
+        if self.hypothetical:
+            return "hypothetical"
+        if self.uncertain and setting == "outpatient":
+            return "uncertain (outpatient: code only established diagnoses)"
+        return None
+
+
+class Mention(BaseModel):
+    """A clinical concept found in the text, with its context."""
+
+    id: int
+    text: str
+    span: Span
+    section: str
+    sentence: int
+    type: CodeType
+    assertion: Assertion = Field(default_factory=Assertion)
+
+
+class Candidate(BaseModel):
+    """A code proposed for a mention, and the way it was found."""
+
+    code: str
+    system: str
+    type: CodeType
+    mention_id: int
+    evidence: list[Span]
+    path: list[str]
+    source: str
+    score: float
+    title: str = ""
+    notes_checked: list[str] = Field(default_factory=list)
+    rejected: str | None = None
+
+
+class AuditVerdict(BaseModel):
+    """The auditor's last word on a code."""
+
+    accepted: bool
+    checks: list[str]
+    reason: str | None = None
+
+
+class Assignment(BaseModel):
+    """A final code, explained: title, evidence, how it was found, what was checked."""
+
+    code: str
+    system: str
+    type: CodeType
+    title: str
+    principal: bool = False
+    evidence: list[Span]
+    path: list[str]
+    source: str
+    notes_checked: list[str] = Field(default_factory=list)
+    confidence: float
+    produced_by: Literal["rules", "llm"] = "rules"
+    verdict: AuditVerdict | None = None
+
+
+class Rejected(BaseModel):
+    """A candidate that was considered and not coded, with the reason."""
+
+    code: str
+    system: str
+    title: str
+    reason: str
+    evidence: list[Span]
+    path: list[str] = Field(default_factory=list)
+
+
+class StageTrace(BaseModel):
+    """What one stage did: which path ran, why it fell back, how long it took."""
+
+    stage: str
+    mode: Literal["rules", "llm"] = "rules"
+    fallback_reason: str | None = None
+    ms: float
+
+
+class Case(BaseModel):
+    """A record to code: free text or named fields (Chinese records), plus settings."""
+
+    text: str = ""
+    fields: dict[str, str] = Field(default_factory=dict)
+    lang: Lang = "en"
+    setting: Setting = "inpatient"
+    case_id: str | None = None
+
+
+class CodingResult(BaseModel):
+    """Everything ChartCoder concluded about one case (JSON schema version ``schema_version``)."""
+
+    schema_version: str = SCHEMA_VERSION
+    case_id: str | None = None
+    lang: Lang
+    setting: Setting
+    editions: dict[str, str]
+    text: str
+    codes: list[Assignment]
+    rejected: list[Rejected] = Field(default_factory=list)
+    mentions: list[Mention] = Field(default_factory=list)
+    sections: list[Section] = Field(default_factory=list)
+    stage_outputs: dict[str, list[str]] = Field(default_factory=dict)
+    trace: list[StageTrace] = Field(default_factory=list)
+    warnings: list[str] = Field(default_factory=list)
+
+    def diagnoses(self) -> list[str]:
+        """Diagnosis codes in order (principal first)."""
+        return [a.code for a in self.codes if a.type == "diagnosis"]
+
+    def procedures(self) -> list[str]:
+        """Procedure codes in order."""
+        return [a.code for a in self.codes if a.type == "procedure"]

@@ -177,6 +177,148 @@ def codes_index(
             out.print(f"  subterms: {', '.join(e.subterms[:15])}{' …' if len(e.subterms) > 15 else ''}")
 
 
+def _read_input(path: str) -> str:
+    """Read a note from a file or stdin with a clear error for bad files."""
+    if path == "-":
+        data = sys.stdin.buffer.read()
+        name = "standard input"
+    else:
+        p = Path(path)
+        if not p.exists():
+            fail(f"file not found: {path}")
+        if p.is_dir():
+            fail(f"{path} is a folder; give a file")
+        data = p.read_bytes()
+        name = path
+    if not data.strip():
+        fail(f"{name} is empty: nothing to code")
+    if b"\x00" in data[:4096]:
+        fail(f"{name} looks binary, not a text note (PDF and images: see the ingest commands)")
+    for enc in ("utf-8-sig", "gb18030"):
+        try:
+            return data.decode(enc)
+        except UnicodeDecodeError:
+            continue
+    fail(f"{name} is neither UTF-8 nor GB18030 text")
+    return ""
+
+
+@app.command("code")
+def code_cmd(
+    file: Annotated[str, typer.Argument(help="A note (.txt) or a Chinese record (.json); '-' reads stdin.")],
+    setting: Annotated[str, typer.Option(help="inpatient or outpatient")] = "inpatient",
+    lang: Annotated[str, typer.Option(help="en or zh (zh for Chinese inpatient records)")] = "",
+    show_rejected: Annotated[bool, typer.Option("--rejected", help="Also list rejected candidates.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Code a note: every code with its evidence, path, notes checked and audit verdict."""
+    from chartcoder.coder import code_case
+    from chartcoder.pipeline import InputError
+    from chartcoder.types import Case
+
+    if setting not in ("inpatient", "outpatient"):
+        fail("--setting must be inpatient or outpatient")
+    raw = _read_input(file)
+    fields: dict[str, str] = {}
+    if file.endswith(".json"):
+        try:
+            data = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            fail(f"{file}: not valid JSON ({exc})")
+        if isinstance(data, list):
+            data = data[0] if data else {}
+        if not isinstance(data, dict):
+            fail(f"{file}: expected a JSON object of record fields")
+        from chartcoder.eval.datasets import CCL_GOLD_KEYS
+
+        fields = {k: str(v) for k, v in data.items() if k not in CCL_GOLD_KEYS and isinstance(v, str | int | float)}
+        lang = lang or "zh"
+        raw = ""
+    if not lang:
+        from chartcoder.codesystems.text import has_cjk
+
+        lang = "zh" if has_cjk(raw[:2000]) and sum(map(has_cjk, raw[:2000])) > 20 else "en"
+    if lang not in ("en", "zh"):
+        fail("--lang must be en or zh")
+    try:
+        with err.status("coding…"):
+            result = code_case(Case(text=raw, fields=fields, lang=lang, setting=setting))
+    except InputError as exc:
+        fail(str(exc))
+    except CodeSystemError as exc:
+        fail(str(exc))
+    if as_json:
+        sys.stdout.write(result.model_dump_json(indent=2) + "\n")
+        return
+    table = Table("#", "code", "title", "evidence", "found by", "checks", "conf.", title="Codes (principal first)")
+    for i, a in enumerate(result.codes, 1):
+        ev = "; ".join(f"'{s.text}' @{s.start}-{s.end}" for s in a.evidence[:3])
+        checks = "; ".join((a.verdict.checks if a.verdict else []) + a.notes_checked[:3])
+        table.add_row(str(i), f"[bold]{a.code}[/]" if a.principal else a.code, a.title, ev, "; ".join(a.path[:2]),
+                      checks, f"{a.confidence:.2f}")
+    out.print(table)
+    if show_rejected and result.rejected:
+        rt = Table("code", "title", "reason", "evidence", title="Considered and rejected")
+        for r in result.rejected:
+            rt.add_row(r.code, r.title, r.reason, "; ".join(s.text for s in r.evidence[:2]))
+        out.print(rt)
+    for w in result.warnings:
+        err.print(f"[yellow]warning:[/] {w}")
+
+
+@app.command("eval")
+def eval_cmd(
+    kind: Annotated[str, typer.Argument(help="codiesp, ccl2025, jointcoder-xlsx, chip-cdn or chip2019")],
+    path: Annotated[Path, typer.Argument(help="Dataset folder or file.")],
+    limit: Annotated[int | None, typer.Option("--limit", min=1, help="Only the first N documents.")] = None,
+    report: Annotated[Path | None, typer.Option("--report", help="Write report.md, summary.json and plots here.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Code every document of a human-coded dataset and score it against the gold."""
+    from rich.progress import Progress
+
+    from chartcoder.eval.datasets import DatasetError, read_dataset
+    from chartcoder.eval.run import evaluate
+
+    try:
+        dataset = read_dataset(kind, path)
+    except DatasetError as exc:
+        fail(str(exc))
+    for w in dataset.warnings[:20]:
+        err.print(f"[yellow]warning:[/] {w}")
+    with Progress(console=err, transient=True) as bar:
+        task = bar.add_task(f"coding {kind}", total=min(limit or 10**9, len(dataset.documents)))
+        summary, outcomes = evaluate(dataset, limit=limit, progress=lambda i, n: bar.update(task, completed=i))
+    if report:
+        from chartcoder.eval.report import write_report
+
+        written = write_report(report, summary, outcomes)
+        err.print(f"report written to {written}")
+    if as_json:
+        sys.stdout.write(json.dumps(summary, ensure_ascii=False) + "\n")
+        return
+    table = Table("type", "P", "R", "F1 (95% CI)", "MAP", "F1 category", "macro F1", "exact set",
+                  title=f"{kind}: {summary['documents']} documents")
+    for ctype in ("diagnoses", "procedures", "names"):
+        s = summary.get(ctype)
+        if not s:
+            continue
+        ci = s.get("f1_ci95", [0, 0])
+        table.add_row(ctype, f"{s['precision']:.3f}", f"{s['recall']:.3f}", f"{s['f1']:.3f} ({ci[0]:.3f}-{ci[1]:.3f})",
+                      f"{s['map']:.3f}", f"{s['f1_category']:.3f}", f"{s['macro_f1']:.3f}",
+                      f"{s['exact_set_match']:.3f}")
+        if "f1_prefix" in s:
+            table.add_row(f"{ctype} (prefix)", f"{s['precision_prefix']:.3f}", f"{s['recall_prefix']:.3f}",
+                          f"{s['f1_prefix']:.3f}", f"{s['map_prefix']:.3f}", "", "", "")
+    out.print(table)
+    if summary.get("principal_accuracy") is not None:
+        out.print(f"principal diagnosis accuracy: {summary['principal_accuracy']:.3f}")
+    out.print(f"{summary['docs_per_second']} docs/s; median {summary['seconds_per_doc_median']} s/doc; "
+              f"p95 {summary['seconds_per_doc_p95']} s/doc; peak memory {summary['peak_memory_mb']} MB; "
+              f"errors {summary['errors']}")
+    out.print(f"[dim]{summary['mapping']}[/]")
+
+
 def main() -> None:
     """Entry point of the console script."""
     app()

@@ -1,0 +1,1 @@
+"""Evaluation harness: ``chartcoder eval KIND PATH``."""

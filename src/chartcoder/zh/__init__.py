@@ -1,0 +1,1 @@
+"""Chinese inpatient-record coding (JointCoder workflow) on the same stage interfaces."""

@@ -1,0 +1,196 @@
+"""Chinese inpatient records: Standardization -> Candidate mining -> Prioritization -> Code also
+-> Validation, then the shared audit. Deterministic path (the LLM issue adds models per stage).
+
+Evidence offsets index ``CodingResult.text``: the record's fields joined as ``【字段】内容`` blocks.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from functools import cache
+
+import ahocorasick
+
+from chartcoder.codesystems import CodeSystem, get_system
+from chartcoder.codesystems.text import to_halfwidth
+from chartcoder.pipeline import InputError
+from chartcoder.types import Assertion, Assignment, AuditVerdict, Case, CodingResult, Mention, Rejected, Span, StageTrace
+from chartcoder.zh.normalize import MIN_SCORE, split_terms, standardize
+
+FIELD_ORDER = ("主诉", "现病史", "既往史", "个人史", "婚姻史", "家族史", "入院情况", "入院诊断", "诊疗经过", "病程记录",
+               "手术名称", "手术经过", "影像学意见", "超声提示", "超声印象", "出院情况", "出院诊断", "出院医嘱")
+DIAGNOSIS_LISTS = ("出院诊断", "入院诊断")
+FINDING_FIELDS = ("诊疗经过", "影像学意见", "超声提示", "超声印象", "病程记录", "出院情况", "入院情况", "现病史")
+PROCEDURE_FIELDS = ("手术名称", "手术经过", "诊疗经过", "病程记录")
+NEGATION = re.compile(r"(否认|无|未见|未发现|排除|未闻及|不伴|未再|未诉|无明显)[^，。；;,]*$")
+HEADING = re.compile(r"(?m)^\s*【?(" + "|".join(FIELD_ORDER) + r")】?\s*[:：]")
+
+
+def record_text(case: Case) -> tuple[str, dict[str, tuple[int, int]]]:
+    """One text for the record, and where each field sits in it."""
+    fields = dict(case.fields)
+    if not fields and case.text:
+        fields = split_free_text(case.text)
+    parts, where, pos = [], {}, 0
+    for name in sorted(fields, key=lambda f: FIELD_ORDER.index(f) if f in FIELD_ORDER else 99):
+        value = str(fields[name]).strip()
+        if not value:
+            continue
+        head = f"【{name}】"
+        where[name] = (pos + len(head), pos + len(head) + len(value))
+        parts.append(head + value)
+        pos += len(head) + len(value) + 1
+    return "\n".join(parts), where
+
+
+def split_free_text(text: str) -> dict[str, str]:
+    """Fields of a free-text record in which the headings (主诉：…) appear."""
+    marks = list(HEADING.finditer(text))
+    if not marks:
+        return {"现病史": text}
+    fields = {}
+    for i, m in enumerate(marks):
+        end = marks[i + 1].start() if i + 1 < len(marks) else len(text)
+        fields[m.group(1)] = text[m.end() : end].strip()
+    return fields
+
+
+@cache
+def _automaton(system_id: str, min_len: int) -> ahocorasick.Automaton:
+    """All standard names (>= min_len characters) of an edition, for literal mining in narrative."""
+    cs = get_system(system_id)
+    auto = ahocorasick.Automaton()
+    for code, title in cs.iter_codes():
+        t = to_halfwidth(title)
+        if len(t) >= min_len and not re.search(r"[，,（(]", t):
+            existing = auto.get(t, None)
+            if existing is None or len(code) < len(existing[0]):
+                auto.add_word(t, (code, title))
+    auto.make_automaton()
+    return auto
+
+
+def _negated(text: str, start: int) -> bool:
+    clause_start = max(text.rfind(p, 0, start) for p in "，。；;,\n")
+    return bool(NEGATION.search(text[clause_start + 1 : start]))
+
+
+def code_chinese(case: Case) -> CodingResult:
+    """Code a Chinese inpatient record into national clinical 2.0 diagnoses and 3.0 procedures."""
+    text, where = record_text(case)
+    if not text.strip():
+        raise InputError("the record is empty: no field holds text")
+    dx_cs, px_cs = get_system("cn-clinical-dx"), get_system("cn-clinical-px")
+    trace: list[StageTrace] = []
+    warnings: list[str] = []
+    outputs: dict[str, list[str]] = {}
+    mentions: list[Mention] = []
+
+    # 1. Standardization of the diagnosis list(s)
+    t0 = time.perf_counter()
+    list_field = next((f for f in DIAGNOSIS_LISTS if f in where), None)
+    if list_field != "出院诊断":
+        warnings.append("no 出院诊断: coded from 入院诊断 and the narrative" if list_field
+                        else "no diagnosis list: coded from the narrative only")
+    found: list[dict] = []
+    if list_field:
+        a, b = where[list_field]
+        for s, e, term in split_terms(text[a:b]):
+            ranked = standardize(term, dx_cs)
+            span = Span(start=a + s, end=a + e, text=text[a + s : a + e])
+            mid = len(mentions)
+            mentions.append(Mention(id=mid, text=term, span=span, section=list_field, sentence=0, type="diagnosis"))
+            if ranked and ranked[0][2] >= MIN_SCORE:
+                code, title, score = ranked[0]
+                found.append({"code": code, "title": title, "score": score / 100, "span": span, "order": len(found),
+                              "path": [f"{list_field}: {term} -> {title} (similarity {score})"], "source": list_field})
+            outputs.setdefault("standardized", []).append(
+                f"{term} -> {ranked[0][1] if ranked else '?'} ({ranked[0][0] if ranked else '-'})")
+    trace.append(StageTrace(stage="standardize", ms=round((time.perf_counter() - t0) * 1000, 2)))
+
+    # 2. Candidate mining: diagnoses in findings, procedures in operation/course fields
+    t0 = time.perf_counter()
+    rejected: list[Rejected] = []
+    for kind, cs, fields_, min_len in (("diagnosis", dx_cs, FINDING_FIELDS, 4), ("procedure", px_cs, PROCEDURE_FIELDS, 4)):
+        auto = _automaton(cs.id, min_len)
+        for field in fields_:
+            if field not in where:
+                continue
+            a, b = where[field]
+            segment = to_halfwidth(text[a:b])
+            spans = []
+            for end, (code, title) in auto.iter(segment):
+                start = end - len(to_halfwidth(title)) + 1
+                spans.append((start, end + 1, code, title))
+            spans.sort(key=lambda x: (x[0], -(x[1] - x[0])))
+            last_end = -1
+            for s, e, code, title in spans:
+                if s < last_end:
+                    continue
+                last_end = e
+                span = Span(start=a + s, end=a + e, text=text[a + s : a + e])
+                if _negated(text, a + s):
+                    rejected.append(Rejected(code=code, system=cs.id, title=title, reason="negated", evidence=[span]))
+                    continue
+                found.append({"code": code, "title": title, "score": 0.7, "span": span, "order": 1000 + a + s,
+                              "path": [f"{field}: literal name '{title}'"], "source": field, "kind": kind})
+                mentions.append(Mention(id=len(mentions), text=span.text, span=span, section=field, sentence=0,
+                                        type=kind, assertion=Assertion()))
+    trace.append(StageTrace(stage="mine", ms=round((time.perf_counter() - t0) * 1000, 2)))
+
+    # 3. Prioritization + 4. code also + 5. validation
+    t0 = time.perf_counter()
+    by_code: dict[str, dict] = {}
+    for f in sorted(found, key=lambda f: f["order"]):
+        kind = f.get("kind", "diagnosis")
+        key = f["code"]
+        if key in by_code:
+            by_code[key]["spans"].append(f["span"])
+            by_code[key]["path"] += f["path"]
+            continue
+        by_code[key] = {**f, "kind": kind, "spans": [f["span"]]}
+    items = list(by_code.values())
+    outputs["ranked"] = [f"{i['code']} {i['title']}" for i in items]
+    validated = _validate(items, dx_cs, rejected)
+    outputs["validated"] = [f"{i['code']} {i['title']}" for i in validated]
+    trace.append(StageTrace(stage="prioritize+validate", ms=round((time.perf_counter() - t0) * 1000, 2)))
+
+    # Audit: exists, valid, evidence
+    codes: list[Assignment] = []
+    principal_set = False
+    for i in validated:
+        cs: CodeSystem = dx_cs if i["kind"] == "diagnosis" else px_cs
+        spans = [s for s in i["spans"] if text[s.start : s.end] == s.text]
+        if not cs.is_valid(i["code"]) or not spans:
+            rejected.append(Rejected(code=i["code"], system=cs.id, title=i["title"],
+                                     reason="not valid in the edition" if spans else "no evidence", evidence=i["spans"]))
+            continue
+        principal = i["kind"] == "diagnosis" and not principal_set
+        principal_set = principal_set or principal
+        codes.append(Assignment(code=i["code"], system=cs.id, type=i["kind"], title=i["title"], principal=principal,
+                                evidence=spans, path=i["path"], source=i["source"], confidence=round(i["score"], 3),
+                                verdict=AuditVerdict(accepted=True, checks=["exists in edition", "valid",
+                                                                            f"{len(spans)} evidence span(s)"])))
+    if not codes:
+        warnings.append("no codable content found")
+    return CodingResult(case_id=case.case_id, lang="zh", setting=case.setting,
+                        editions={"diagnoses": "cn-clinical-dx", "procedures": "cn-clinical-px"}, text=text,
+                        codes=codes, rejected=rejected, mentions=mentions, stage_outputs=outputs, trace=trace,
+                        warnings=warnings)
+
+
+def _validate(items: list[dict], cs: CodeSystem, rejected: list[Rejected]) -> list[dict]:
+    """Drop duplicates and a less specific code of a category that has a more specific one."""
+    keep = []
+    dx_codes = [i["code"] for i in items if i["kind"] == "diagnosis"]
+    for i in items:
+        if i["kind"] == "diagnosis" and i["source"] not in DIAGNOSIS_LISTS:
+            cat = i["code"][:3]
+            others = [c for c in dx_codes if c != i["code"] and c[:3] == cat]
+            if others:
+                rejected.append(Rejected(code=i["code"], system=cs.id, title=i["title"],
+                                         reason=f"same category as {others[0]}, which is coded", evidence=i["spans"]))
+                continue
+        keep.append(i)
+    return keep

@@ -24,9 +24,9 @@ OUT = Path(__file__).resolve().parents[1] / "src" / "chartcoder" / "codesystems"
 
 def gzip_copy(src: Path, dst: Path) -> None:
     """Compress one official file byte for byte (mtime 0 so the output is reproducible)."""
-    with src.open("rb") as fin, dst.open("wb") as raw:
-        with gzip.GzipFile(filename=src.name, mode="wb", fileobj=raw, mtime=0, compresslevel=9) as fout:
-            shutil.copyfileobj(fin, fout)
+    with src.open("rb") as fin, dst.open("wb") as raw, \
+            gzip.GzipFile(filename=src.name, mode="wb", fileobj=raw, mtime=0, compresslevel=9) as fout:
+        shutil.copyfileobj(fin, fout)
 
 
 def write_tsv(dst: Path, header: list[str], rows: list[list[str]]) -> None:

@@ -8,7 +8,6 @@ kept as facts of the code. Each code hangs under its WHO ICD-10 category (or ICD
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 from chartcoder.codesystems.base import CodeSystem, MalformedCodeError
 from chartcoder.codesystems.icd9cm3 import prefix_parents

@@ -43,7 +43,7 @@ def write_report(directory: Path, summary: dict[str, Any], outcomes: list[DocOut
     fp, fn = Counter(), Counter()
     examples: dict[tuple[str, str], str] = {}
     for o in outcomes:
-        for kind, gold, pred in (("dx", o.doc.gold.diagnoses, o.diagnoses), ("px", o.doc.gold.procedures, o.procedures)):
+        for gold, pred in ((o.doc.gold.diagnoses, o.diagnoses), (o.doc.gold.procedures, o.procedures)):
             for c in set(pred) - set(gold):
                 fp[c] += 1
                 examples.setdefault(("fp", c), f"{o.doc.doc_id}: {_context(o, c)}")

@@ -30,6 +30,10 @@ def _context_nlp():  # noqa: ANN202 - spaCy objects
     logging.getLogger("medspacy").setLevel(logging.ERROR)
     nlp = spacy.blank("en")
     ctx = nlp.add_pipe("medspacy_context", config={"input_span_type": "group", "span_group_name": "mentions"})
+    from medspacy.context import ConTextRule
+
+    ctx.add([ConTextRule(r["literal"], r["category"], direction=r["direction"])
+             for r in load_rules("en", "context_extra")["rules"]])
     return nlp, ctx
 
 

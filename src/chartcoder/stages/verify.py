@@ -13,14 +13,35 @@
 from __future__ import annotations
 
 import re
+from functools import cache
 from typing import ClassVar
 
 from chartcoder.codesystems import CodeSystem
 from chartcoder.pipeline import CaseState
+from chartcoder.rules import load_rules
 from chartcoder.stages.en_text import phrase_stems
 from chartcoder.types import Candidate
 
 SEVENTH_WORDS = (("sequela", "S"), ("subsequent", "D"))
+MIN_TRAIN_PRECISION = 0.2
+MIN_TRAIN_EVIDENCE = 3
+
+
+@cache
+def term_stats() -> dict[str, list[int]]:
+    """Path -> [assigned, correct] learned on the CodiEsp train split (empty when absent)."""
+    try:
+        return load_rules("en", "term_stats")
+    except FileNotFoundError:
+        return {}
+
+
+def train_precision(path: str) -> float | None:
+    """Smoothed share of train assignments by this path that were right, or None if rarely seen."""
+    assigned, correct = term_stats().get(path, (0, 0))
+    if assigned < MIN_TRAIN_EVIDENCE:
+        return None
+    return (correct + 0.5) / (assigned + 1)
 
 
 def _sentence_stems(state: CaseState, sentence: int) -> set[str]:
@@ -114,6 +135,13 @@ class Verify:
         verified: list[Candidate] = []
         for cand in state.candidates:
             cs = self.systems[cand.type]
+            learned = train_precision(cand.path[0])
+            if learned is not None:
+                cand.score = round(0.5 * cand.score + 0.5 * learned, 3)
+                if learned < MIN_TRAIN_PRECISION:
+                    cand.rejected = f"this index/tabular path was usually wrong on the training notes ({learned:.2f})"
+                    verified.append(cand)
+                    continue
             stems = _sentence_stems(state, mentions[cand.mention_id].sentence)
             notes: list[str] = []
             try:

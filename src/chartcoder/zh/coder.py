@@ -15,7 +15,17 @@ import ahocorasick
 from chartcoder.codesystems import CodeSystem, get_system
 from chartcoder.codesystems.text import to_halfwidth
 from chartcoder.pipeline import InputError
-from chartcoder.types import Assertion, Assignment, AuditVerdict, Case, CodingResult, Mention, Rejected, Span, StageTrace
+from chartcoder.types import (
+    Assertion,
+    Assignment,
+    AuditVerdict,
+    Case,
+    CodingResult,
+    Mention,
+    Rejected,
+    Span,
+    StageTrace,
+)
 from chartcoder.zh.normalize import MIN_SCORE, split_terms, standardize
 
 FIELD_ORDER = ("主诉", "现病史", "既往史", "个人史", "婚姻史", "家族史", "入院情况", "入院诊断", "诊疗经过", "病程记录",

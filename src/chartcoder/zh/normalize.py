@@ -15,7 +15,7 @@ from chartcoder.codesystems.text import to_halfwidth
 from chartcoder.codesystems.tsv import read_tsv
 from chartcoder.rules import load_rules
 
-SPLIT = re.compile(r"(?:^|[\s;；,，、。])\s*(?:\d{1,2}\s*[.、．)）]|[（(]\d{1,2}[)）])\s*|[;；,，、。\n]+|\s{2,}")
+SPLIT = re.compile(r"(?<![\d.])\d{1,2}\s*[.、．)）](?!\d)\s*|[;；,，、。\n]+|\s{2,}")
 MIN_SCORE = 55.0
 
 
@@ -72,7 +72,7 @@ def normalize_names(text: str, system: str) -> list[str]:
         cs = get_system("cn-clinical-px")
         chip = _chip2019_names()
         for _, _, term in split_terms(text) or [(0, len(text), text)]:
-            for code, title, score in standardize(term, cs):
+            for code, _title, score in standardize(term, cs):
                 name = chip.get(code) or chip.get(code[:7]) or chip.get(code[:5])
                 if score >= MIN_SCORE and name:
                     names.append(name)

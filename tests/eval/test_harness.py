@@ -1,0 +1,65 @@
+"""The harness reads real formats, survives bad rows, and never shows gold to the coder."""
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from chartcoder.cli import app
+from chartcoder.eval.datasets import DatasetError, read_ccl2025, read_codiesp, read_dataset
+from chartcoder.eval.run import evaluate
+
+FIX = Path(__file__).parents[1] / "fixtures"
+
+
+def test_codiesp_reader_reports_bad_rows_and_empty_texts() -> None:
+    ds = read_codiesp(FIX / "codiesp_mini")
+    assert [d.doc_id for d in ds.documents] == ["DOC-1"]
+    assert ds.documents[0].gold.diagnoses == ["E11.9", "I10", "K35.80"]
+    assert any("miniD.tsv:4" in w for w in ds.warnings)
+    assert any("DOC-2.txt: empty" in w for w in ds.warnings)
+
+
+def test_missing_dataset_names_the_file(tmp_path: Path) -> None:
+    with pytest.raises(DatasetError, match="not found"):
+        read_dataset("codiesp", tmp_path / "nope")
+    with pytest.raises(DatasetError, match="unknown dataset kind"):
+        read_dataset("mimic", tmp_path)
+
+
+def test_coder_sees_only_text(tmp_path: Path) -> None:
+    seen = []
+
+    def spy(case):
+        seen.append(case)
+        from chartcoder.coder import code_case
+
+        return code_case(case)
+
+    records = [{"病案标识": "R1", "入院诊断": "1.高血压病 2.冠心病", "主要诊断编码": "I10.x00x032",
+                "其他诊断编码": "I25.103"}, {"病案标识": "R2", "主要诊断编码": "I10.x00x032"}]
+    f = tmp_path / "ccl.json"
+    f.write_text(json.dumps(records, ensure_ascii=False), "utf-8")
+    ds = read_ccl2025(f)
+    assert any("record 2 has no text" in w for w in ds.warnings)
+    summary, _ = evaluate(ds, coder=spy)
+    dumped = " ".join(c.model_dump_json() for c in seen)
+    assert "I10.x00x032" not in dumped and "I25.103" not in dumped and "主要诊断编码" not in dumped
+    assert summary["documents"] == 1 and summary["diagnoses"]["f1"] > 0
+
+
+def test_eval_cli_json_shape() -> None:
+    res = CliRunner().invoke(app, ["eval", "codiesp", str(FIX / "codiesp_mini"), "--json"])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.stdout.strip().splitlines()[-1])
+    for key in ("dataset", "documents", "diagnoses", "procedures", "principal_accuracy", "docs_per_second", "seconds"):
+        assert key in doc
+    assert doc["diagnoses"]["f1"] > 0 and set(doc["diagnoses"]) >= {"precision", "recall", "f1", "map", "f1_category"}
+
+
+def test_eval_report_written(tmp_path: Path) -> None:
+    res = CliRunner().invoke(app, ["eval", "codiesp", str(FIX / "codiesp_mini"), "--report", str(tmp_path)])
+    assert res.exit_code == 0, res.output
+    text = (tmp_path / "report.md").read_text("utf-8")
+    assert "Top false negatives" in text and (tmp_path / "latency.png").exists()

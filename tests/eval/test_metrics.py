@@ -1,0 +1,45 @@
+"""Metric functions on hand-computed cases."""
+
+import pytest
+
+from chartcoder.eval import metrics as M
+
+
+def test_micro_prf_by_hand() -> None:
+    golds = [["A", "B"], ["C"]]
+    preds = [["A", "X"], ["C", "D"]]
+    s = M.micro(golds, preds)  # tp=2, pred=4, gold=3
+    assert s["precision"] == pytest.approx(0.5)
+    assert s["recall"] == pytest.approx(2 / 3)
+    assert s["f1"] == pytest.approx(2 * 0.5 * (2 / 3) / (0.5 + 2 / 3))
+
+
+def test_average_precision_by_hand() -> None:
+    # gold {A, B}; ranking A, X, B -> (1/1 + 2/3) / 2
+    assert M.average_precision(["A", "B"], ["A", "X", "B"]) == pytest.approx((1 + 2 / 3) / 2)
+    assert M.mean_average_precision([["A"], []], [["X", "A"], ["Z"]]) == pytest.approx(0.5)
+
+
+def test_prefix_matching_for_partial_pcs() -> None:
+    assert M.micro([["BT41"]], [["BT41ZZZ"]], M.prefix)["f1"] == 1.0
+    assert M.micro([["BT41"]], [["BT41ZZZ"]])["f1"] == 0.0
+
+
+def test_macro_exact_set_and_category() -> None:
+    golds, preds = [["A1", "B1"], ["A1"]], [["A1"], ["A1"]]
+    # A1: tp 2 -> f1 1; B1: fn 1 -> f1 0  => macro 0.5
+    assert M.macro_f1(golds, preds) == pytest.approx(0.5)
+    assert M.exact_set_match(golds, preds) == pytest.approx(0.5)
+    assert M.category("E11.22") == "E11"
+
+
+def test_bootstrap_interval_contains_point_estimate() -> None:
+    golds = [["A"], ["B"], ["C"], ["D"]]
+    preds = [["A"], ["X"], ["C"], ["D"]]
+    lo, hi = M.bootstrap_f1(golds, preds, rounds=200)
+    assert lo <= M.micro(golds, preds)["f1"] <= hi
+
+
+def test_span_overlap_and_percentile() -> None:
+    assert M.span_overlap([(0, 5), (10, 12)], [(3, 4)]) == 0.5
+    assert M.percentile([1, 2, 3, 4], 50) == 2

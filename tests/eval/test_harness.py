@@ -63,3 +63,34 @@ def test_eval_report_written(tmp_path: Path) -> None:
     assert res.exit_code == 0, res.output
     text = (tmp_path / "report.md").read_text("utf-8")
     assert "Top false negatives" in text and (tmp_path / "latency.png").exists()
+
+
+def _write_jointcoder_workbook(path: Path) -> None:
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["ID", "主诉", "出院诊断", "手术名称", "出院主要诊断编码", "出院主要诊断名称", "出院其他诊断编码1",
+               "出院其他诊断名称1", "主要手术操作编码", "主要手术操作名称"])
+    ws.append(["J1", "胸闷3天", "1.冠状动脉粥样硬化性心脏病 2.高血压病3级（极高危）", "单根导管的冠状动脉造影术",
+               "I25.103", "冠状动脉粥样硬化性心脏病", "I10.x00x032", "高血压病3级（极高危）", "88.5500", "单根导管的冠状动脉造影术"])
+    ws.append(["J2", None, None, None, "I10.x00x032", None, None, None, None, None])
+    wb.save(path)
+
+
+def test_jointcoder_workbook_scores_diagnoses_and_procedures(tmp_path: Path) -> None:
+    path = tmp_path / "jointcoder.xlsx"
+    _write_jointcoder_workbook(path)
+    ds = read_dataset("jointcoder-xlsx", path)
+    assert [d.doc_id for d in ds.documents] == ["J1"] and any("row 3" in w for w in ds.warnings)
+    assert ds.documents[0].gold.procedures == ["88.5500"]
+    summary, _ = evaluate(ds)
+    assert summary["diagnoses"]["f1"] == 1.0 and summary["principal_accuracy"] == 1.0
+    assert summary["procedures"] is not None
+
+
+def test_malformed_workbook_is_a_clear_error(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.xlsx"
+    bad.write_bytes(b"not a zip file at all")
+    with pytest.raises(DatasetError, match="bad.xlsx"):
+        read_dataset("jointcoder-xlsx", bad)

@@ -61,6 +61,18 @@ def _need(path: Path, what: str) -> Path:
     return path
 
 
+def _json_list(path: Path, what: str) -> list:
+    """A JSON file holding a list, or a DatasetError naming the file."""
+    _need(path, what)
+    try:
+        records = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise DatasetError(f"{path}: not valid UTF-8 JSON ({exc})") from None
+    if not isinstance(records, list):
+        raise DatasetError(f"{path}: expected a JSON list of records")
+    return records
+
+
 def read_codiesp(path: Path) -> Dataset:
     """A CodiEsp split folder: text_files_en/*.txt, *D.tsv, *P.tsv, *X.tsv."""
     _need(path, "CodiEsp split folder")
@@ -117,13 +129,7 @@ CCL_GOLD_KEYS = ("主要诊断编码", "其他诊断编码", "主要诊断", "�
 
 def read_ccl2025(path: Path) -> Dataset:
     """CCL2025 JSON: a list of Chinese inpatient records with 主要诊断编码 / 其他诊断编码."""
-    _need(path, "CCL2025 JSON file")
-    try:
-        records = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise DatasetError(f"{path}: not valid UTF-8 JSON ({exc})") from None
-    if not isinstance(records, list):
-        raise DatasetError(f"{path}: expected a JSON list of records")
+    records = _json_list(path, "CCL2025 JSON file")
     warnings, documents = [], []
     for n, rec in enumerate(records, start=1):
         if not isinstance(rec, dict):
@@ -143,14 +149,10 @@ def read_ccl2025(path: Path) -> Dataset:
 
 def read_chip_cdn(path: Path) -> Dataset:
     """CHIP-CDN JSON: raw diagnosis strings -> '##'-joined standard names (Beijing v601)."""
-    _need(path, "CHIP-CDN JSON file")
-    try:
-        records = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise DatasetError(f"{path}: not valid UTF-8 JSON ({exc})") from None
+    records = _json_list(path, "CHIP-CDN JSON file")
     docs, warnings = [], []
     for n, rec in enumerate(records, start=1):
-        text = str(rec.get("text") or "").strip()
+        text = str(rec.get("text") or "").strip() if isinstance(rec, dict) else ""
         if not text:
             warnings.append(f"{path}: item {n} has no text, skipped")
             continue

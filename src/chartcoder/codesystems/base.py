@@ -250,22 +250,23 @@ class CodeSystem:
         if not query:
             raise EmptyQueryError(f"nothing searchable in {text!r}")
         rows = self.conn.execute(
-            "SELECT code, field, text, bm25(fts) AS score FROM fts WHERE fts MATCH ? ORDER BY score LIMIT ?",
+            "SELECT f.code, f.field, f.text, f.score, c.title, c.billable FROM "
+            "(SELECT code, field, text, bm25(fts) AS score FROM fts WHERE fts MATCH ? ORDER BY score LIMIT ?) f "
+            "JOIN codes c ON c.code = f.code ORDER BY f.score",
             (query, max(50, k * 8)),
         ).fetchall()
         wanted = normalise_term(text)
         best: dict[str, SearchHit] = {}
         for r in rows:
             code = r["code"]
-            info = self.conn.execute("SELECT title, billable FROM codes WHERE code = ?", (code,)).fetchone()
-            if info is None or (billable_only and not info["billable"]):
+            if billable_only and not r["billable"]:
                 continue
             shown = r["text"].replace(" ", "") if self.lang == "zh" else r["text"]
             similarity = fuzz.token_set_ratio(wanted, normalise_term(shown)) / 100.0
             score = -float(r["score"]) * (0.5 + similarity)
             hit = best.get(code)
             if hit is None or score > hit.score:
-                best[code] = SearchHit(code, info["title"], round(score, 4), r["field"], shown, bool(info["billable"]))
+                best[code] = SearchHit(code, r["title"], round(score, 4), r["field"], shown, bool(r["billable"]))
         return sorted(best.values(), key=lambda h: -h.score)[:k]
 
     # -- index --------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from chartcoder.codesystems import CodeSystem
 from chartcoder.pipeline import CaseState
 from chartcoder.rules import load_rules
 from chartcoder.stages.en_text import phrase_stems
-from chartcoder.types import Candidate
+from chartcoder.types import Candidate, Span
 
 SEVENTH_WORDS = (("sequela", "S"), ("subsequent", "D"))
 MIN_TRAIN_PRECISION = 0.2
@@ -160,13 +160,8 @@ class Verify:
         self._combination_hypertension(live, self.systems["diagnosis"])
         self._excludes1(live, self.systems["diagnosis"])
         self._less_specific(live)
-        self._use_additional(state, live, self.systems["diagnosis"])
-        state.candidates = verified + [c for c in live if c not in verified]
+        state.candidates = verified + self._use_additional(state, live, self.systems["diagnosis"])
         return state
-
-    @staticmethod
-    def _affirmed(c: Candidate) -> bool:
-        return not c.rejected
 
     def _combination_hypertension(self, cands: list[Candidate], cs: CodeSystem) -> None:
         """Hypertension + heart failure / CKD: I11/I12/I13 (the classification presumes the link)."""
@@ -228,13 +223,12 @@ class Verify:
             if not c.rejected:
                 c.notes_checked.append("Excludes1: no conflict in this record")
 
-    def _use_additional(self, state: CaseState, cands: list[Candidate], cs: CodeSystem) -> None:
-        """'Use additional code' notes: add the paired code when the text names it."""
-        from chartcoder.stages.en_text import note_tokens
-
+    def _use_additional(self, state: CaseState, cands: list[Candidate], cs: CodeSystem) -> list[Candidate]:
+        """'Use additional code' notes: the paired codes to add because the text names them."""
+        added: list[Candidate] = []
         all_stems = {s for t in state.scratch["tokens"] for s in t.stems}
         present = {c.code for c in cands if not c.rejected}
-        for c in list(cands):
+        for c in cands:
             if c.rejected or c.type != "diagnosis":
                 continue
             for note in cs.notes(c.code):
@@ -247,14 +241,10 @@ class Verify:
                 for ref in note.referenced_codes():
                     if ref in present or not cs.is_valid(ref) or not stems or not stems <= all_stems:
                         continue
-                    evidence = [t for t in state.scratch["tokens"] if set(t.stems) & stems]
-                    toks = note_tokens(state.text[evidence[0].start : evidence[0].end]) if evidence else []
-                    if not toks:
+                    t = next((t for t in state.scratch["tokens"] if set(t.stems) & stems), None)
+                    if t is None:
                         continue
-                    from chartcoder.types import Span
-
-                    t = evidence[0]
-                    cands.append(Candidate(
+                    added.append(Candidate(
                         code=ref, system=cs.id, type="diagnosis", mention_id=c.mention_id,
                         evidence=[Span(start=t.start, end=t.end, text=state.text[t.start : t.end])],
                         path=[f"use additional code at {note.source}: {note.text}"], source="instruction",
@@ -263,3 +253,4 @@ class Verify:
                     ))
                     present.add(ref)
                     c.notes_checked.append(f"use additional code: {ref} added (text names it)")
+        return added

@@ -203,12 +203,41 @@ def _read_input(path: str) -> str:
     return ""
 
 
+LLMUrlOpt = Annotated[str | None, typer.Option("--llm-url", help="OpenAI-compatible server (e.g. http://127.0.0.1:8080).",
+                                              show_default=False)]
+LLMModelOpt = Annotated[str | None, typer.Option("--llm-model", help="Model name to request.", show_default=False)]
+RemoteOpt = Annotated[bool, typer.Option("--allow-remote-llm",
+                                         help="Allow sending patient text to a server outside loopback/private networks.")]
+
+
+def _llm_settings(url: str | None, model: str | None, allow_remote: bool):  # noqa: ANN202 - LLMSettings | None
+    """Settings from options, env and config; refuse a remote server unless allowed, with a clear error."""
+    from pydantic import ValidationError
+
+    from chartcoder.llm import PrivacyError, check_destination, load_settings
+
+    try:
+        settings = load_settings(url=url, model=model, allow_remote=True if allow_remote else None)
+    except (ValidationError, OSError, ValueError) as exc:
+        fail(f"LLM settings are invalid: {exc}")
+    if not settings.enabled:
+        return None
+    try:
+        check_destination(settings.url, settings.allow_remote)
+    except PrivacyError as exc:
+        fail(str(exc))
+    return settings
+
+
 @app.command("code")
 def code_cmd(
     file: Annotated[str, typer.Argument(help="A note (.txt) or a Chinese record (.json); '-' reads stdin.")],
     setting: Annotated[str, typer.Option(help="inpatient or outpatient")] = "inpatient",
     lang: Annotated[str, typer.Option(help="en or zh (zh for Chinese inpatient records)")] = "",
     show_rejected: Annotated[bool, typer.Option("--rejected", help="Also list rejected candidates.")] = False,
+    llm_url: LLMUrlOpt = None,
+    llm_model: LLMModelOpt = None,
+    allow_remote_llm: RemoteOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Code a note: every code with its evidence, path, notes checked and audit verdict."""
@@ -240,9 +269,10 @@ def code_cmd(
         lang = "zh" if has_cjk(raw[:2000]) and sum(map(has_cjk, raw[:2000])) > 20 else "en"
     if lang not in ("en", "zh"):
         fail("--lang must be en or zh")
+    settings = _llm_settings(llm_url, llm_model, allow_remote_llm)
     try:
         with err.status("coding…"):
-            result = code_case(Case(text=raw, fields=fields, lang=lang, setting=setting))
+            result = code_case(Case(text=raw, fields=fields, lang=lang, setting=setting), settings)
     except InputError as exc:
         fail(str(exc))
     except CodeSystemError as exc:
@@ -254,9 +284,16 @@ def code_cmd(
     for i, a in enumerate(result.codes, 1):
         ev = "; ".join(f"'{s.text}' @{s.start}-{s.end}" for s in a.evidence[:3])
         checks = "; ".join((a.verdict.checks if a.verdict else []) + a.notes_checked[:3])
-        table.add_row(str(i), f"[bold]{a.code}[/]" if a.principal else a.code, a.title, ev, "; ".join(a.path[:2]),
+        found_by = "; ".join(a.path[:2]) + (f" [{a.produced_by}]" if result.llm else "")
+        if a.fallback_reason:
+            found_by += f" (fallback: {a.fallback_reason})"
+        table.add_row(str(i), f"[bold]{a.code}[/]" if a.principal else a.code, a.title, ev, found_by,
                       checks, f"{a.confidence:.2f}")
     out.print(table)
+    if result.llm:
+        u = result.llm
+        err.print(f"model: {u.model_used}/{u.calls} decisions by the model, fallbacks {u.fallback_reasons or 'none'}, "
+                  f"{u.tokens} tokens, {u.seconds:.1f} s")
     if show_rejected and result.rejected:
         rt = Table("code", "title", "reason", "evidence", title="Considered and rejected")
         for r in result.rejected:
@@ -272,6 +309,9 @@ def eval_cmd(
     path: Annotated[Path, typer.Argument(help="Dataset folder or file.")],
     limit: Annotated[int | None, typer.Option("--limit", min=1, help="Only the first N documents.")] = None,
     report: Annotated[Path | None, typer.Option("--report", help="Write report.md, summary.json and plots here.")] = None,
+    llm_url: LLMUrlOpt = None,
+    llm_model: LLMModelOpt = None,
+    allow_remote_llm: RemoteOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Code every document of a human-coded dataset and score it against the gold."""
@@ -286,9 +326,17 @@ def eval_cmd(
         fail(str(exc))
     for w in dataset.warnings[:20]:
         err.print(f"[yellow]warning:[/] {w}")
+    settings = _llm_settings(llm_url, llm_model, allow_remote_llm)
+    coder = None
+    if settings is not None:
+        from chartcoder.coder import code_case
+
+        def coder(case):  # noqa: ANN001, ANN202
+            return code_case(case, settings)
     with Progress(console=err, transient=True) as bar:
         task = bar.add_task(f"coding {kind}", total=min(limit or 10**9, len(dataset.documents)))
-        summary, outcomes = evaluate(dataset, limit=limit, progress=lambda i, n: bar.update(task, completed=i))
+        summary, outcomes = evaluate(dataset, limit=limit, coder=coder,
+                                     progress=lambda i, n: bar.update(task, completed=i))
     if report:
         from chartcoder.eval.report import write_report
 
@@ -316,6 +364,10 @@ def eval_cmd(
     out.print(f"{summary['docs_per_second']} docs/s; median {summary['seconds_per_doc_median']} s/doc; "
               f"p95 {summary['seconds_per_doc_p95']} s/doc; peak memory {summary['peak_memory_mb']} MB; "
               f"errors {summary['errors']}")
+    if summary.get("llm"):
+        u = summary["llm"]
+        out.print(f"model use {u['model_use_rate']} of {u['calls']} decisions; fallbacks {u['fallback_reasons'] or 'none'}; "
+                  f"{u['tokens_per_doc']} tokens/doc; {u['model_seconds_per_doc']} model s/doc")
     out.print(f"[dim]{summary['mapping']}[/]")
 
 

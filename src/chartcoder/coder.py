@@ -5,14 +5,22 @@ from __future__ import annotations
 from functools import cache
 
 from chartcoder.codesystems import get_system
+from chartcoder.llm.agents import Agents, summarize
+from chartcoder.llm.settings import LLMSettings
 from chartcoder.pipeline import CaseState, InputError, Pipeline
-from chartcoder.types import Case, CodingResult
+from chartcoder.types import Case, CodingResult, LLMUsage
 
 MAX_CHARS = 2_000_000
 
 
 @cache
-def english_pipeline(procedures: bool = True) -> Pipeline:
+def agents_for(settings: LLMSettings | None) -> Agents:
+    """Decision agents: model-backed when a server is configured (privacy-checked here), else rules."""
+    return Agents(settings if settings and settings.enabled else None)
+
+
+@cache
+def english_pipeline(procedures: bool = True, agents: Agents | None = None) -> Pipeline:
     """analyze -> locate -> verify -> assign -> audit over ICD-10-CM (+ ICD-10-PCS)."""
     from chartcoder.stages.analyze import Analyze
     from chartcoder.stages.assign import Assign
@@ -23,7 +31,7 @@ def english_pipeline(procedures: bool = True) -> Pipeline:
     cm = get_system("icd10cm")
     pcs = get_system("icd10pcs") if procedures else None
     systems = {"icd10cm": cm} | ({"icd10pcs": pcs} if pcs else {})
-    return Pipeline([Analyze(cm, pcs), Locate(cm, pcs), Verify(cm, pcs), Assign(), Audit(systems)])
+    return Pipeline([Analyze(cm, pcs), Locate(cm, pcs), Verify(cm, pcs), Assign(), Audit(systems)], agents)
 
 
 def check_text(text: str) -> str:
@@ -37,14 +45,19 @@ def check_text(text: str) -> str:
     return text
 
 
-def code_case(case: Case) -> CodingResult:
-    """Run the pipeline for the case's language and return the explained, audited result."""
+def code_case(case: Case, llm: LLMSettings | None = None) -> CodingResult:
+    """Run the pipeline for the case's language and return the explained, audited result.
+
+    With ``llm`` (a configured server) the model makes the stage decisions it is enabled for and
+    the rules take over per call whenever it fails; without it the path is fully deterministic.
+    """
+    agents = agents_for(llm)
     if case.lang == "zh":
         from chartcoder.zh.coder import code_chinese
 
-        return code_chinese(case)
+        return code_chinese(case, agents)
     text = check_text(case.text)
-    state = english_pipeline().run(CaseState(case=case, text=text))
+    state = english_pipeline(True, agents).run(CaseState(case=case, text=text))
     warnings = list(state.warnings)
     if not state.assignments:
         letters = sum(ch.isalpha() and ch.isascii() for ch in text)
@@ -57,9 +70,11 @@ def code_case(case: Case) -> CodingResult:
         editions={"diagnoses": "icd10cm", "procedures": "icd10pcs"}, text=text,
         codes=state.assignments, rejected=state.rejected, mentions=state.mentions, sections=state.sections,
         stage_outputs=state.stage_outputs, trace=state.trace, warnings=warnings,
+        llm=LLMUsage(**summarize(state.llm_log)) if agents.uses_model else None,
     )
 
 
-def code(text: str, *, setting: str = "inpatient", lang: str = "en", case_id: str | None = None) -> CodingResult:
-    """Code one clinical note (library entry point)."""
-    return code_case(Case(text=text, setting=setting, lang=lang, case_id=case_id))
+def code(text: str, *, setting: str = "inpatient", lang: str = "en", case_id: str | None = None,
+         llm: LLMSettings | None = None) -> CodingResult:
+    """Code one clinical note (library entry point); ``llm`` points at a local model server."""
+    return code_case(Case(text=text, setting=setting, lang=lang, case_id=case_id), llm)

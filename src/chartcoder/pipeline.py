@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
 
+from chartcoder.llm.agents import Agents, CallRecord
 from chartcoder.types import Candidate, Case, Mention, Rejected, Section, StageTrace
 
 
@@ -34,6 +35,8 @@ class CaseState:
     trace: list[StageTrace] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     scratch: dict[str, Any] = field(default_factory=dict)
+    agents: Agents = field(default_factory=Agents)
+    llm_log: list[CallRecord] = field(default_factory=list)
 
 
 class Stage(Protocol):
@@ -49,7 +52,7 @@ class Stage(Protocol):
 class Pipeline:
     """Named stages over one case, run in order, with a timing trace."""
 
-    def __init__(self, stages: list[Stage]) -> None:
+    def __init__(self, stages: list[Stage], agents: Agents | None = None) -> None:
         available = {"case", "text"}
         for stage in stages:
             missing = [r for r in stage.requires if r not in available]
@@ -57,6 +60,7 @@ class Pipeline:
                 raise ValueError(f"stage {stage.name!r} requires {missing}, which no earlier stage assigns")
             available.update(stage.assigns)
         self.stages = stages
+        self.agents = agents or Agents()
 
     @property
     def names(self) -> list[str]:
@@ -64,14 +68,25 @@ class Pipeline:
         return [s.name for s in self.stages]
 
     def run(self, state: CaseState) -> CaseState:
-        """Run every stage; each must hand the state on."""
+        """Run every stage; each must hand the state on. Model calls a stage made are summed into its trace."""
+        state.agents = self.agents
         for stage in self.stages:
             started = time.perf_counter()
+            calls_before = len(state.llm_log)
             result = stage(state)
             if result is not state:
                 raise TypeError(f"stage {stage.name!r} must return the state it was given")
-            mode = state.scratch.pop("mode", "rules")
-            reason = state.scratch.pop("fallback_reason", None)
-            state.trace.append(StageTrace(stage=stage.name, mode=mode, fallback_reason=reason,
-                                          ms=round((time.perf_counter() - started) * 1000, 2)))
+            state.trace.append(stage_trace(stage.name, state.llm_log[calls_before:], time.perf_counter() - started))
         return state
+
+
+def stage_trace(name: str, calls: list[CallRecord], seconds: float) -> StageTrace:
+    """A stage's trace entry: 'llm' when the model made any of its decisions, fallbacks by reason."""
+    used = sum(c.mode == "llm" for c in calls)
+    fallbacks: dict[str, int] = {}
+    for c in calls:
+        if c.fallback_reason:
+            fallbacks[c.fallback_reason] = fallbacks.get(c.fallback_reason, 0) + 1
+    return StageTrace(stage=name, mode="llm" if used else "rules", ms=round(seconds * 1000, 2), llm_calls=len(calls),
+                      llm_used=used, fallbacks=fallbacks,
+                      fallback_reason=next(iter(fallbacks)) if fallbacks and not used else None)

@@ -10,7 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 
 Setting = Literal["inpatient", "outpatient"]
 Lang = Literal["en", "zh"]
@@ -82,6 +82,8 @@ class Candidate(BaseModel):
     title: str = ""
     notes_checked: list[str] = Field(default_factory=list)
     rejected: str | None = None
+    produced_by: Literal["rules", "llm"] = "rules"
+    fallback_reason: str | None = None
 
 
 class AuditVerdict(BaseModel):
@@ -106,6 +108,7 @@ class Assignment(BaseModel):
     notes_checked: list[str] = Field(default_factory=list)
     confidence: float
     produced_by: Literal["rules", "llm"] = "rules"
+    fallback_reason: str | None = Field(None, description="Why the model's answer was not used, when it was asked")
     verdict: AuditVerdict | None = None
 
 
@@ -127,6 +130,22 @@ class StageTrace(BaseModel):
     mode: Literal["rules", "llm"] = "rules"
     fallback_reason: str | None = None
     ms: float
+    llm_calls: int = 0
+    llm_used: int = 0
+    fallbacks: dict[str, int] = Field(default_factory=dict)
+
+
+class LLMUsage(BaseModel):
+    """How much the language model decided, and why it did not when it fell back."""
+
+    calls: int
+    model_used: int
+    fallbacks: int
+    fallback_reasons: dict[str, int]
+    model_use_rate: float | None
+    tokens: int
+    seconds: float
+    cached: int
 
 
 class Case(BaseModel):
@@ -155,6 +174,7 @@ class CodingResult(BaseModel):
     stage_outputs: dict[str, list[str]] = Field(default_factory=dict)
     trace: list[StageTrace] = Field(default_factory=list)
     warnings: list[str] = Field(default_factory=list)
+    llm: LLMUsage | None = None
 
     def diagnoses(self) -> list[str]:
         """Diagnosis codes in order (principal first)."""

@@ -128,9 +128,27 @@ def score(dataset: Dataset, outcomes: list[DocOutcome], wall_seconds: float) -> 
     summary["seconds_per_doc_p95"] = round(M.percentile(secs, 95), 4) if secs else None
     summary["peak_memory_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     summary["errors"] = sum(o.error is not None for o in outcomes)
+    usage = [o.result.llm for o in outcomes if o.result is not None and o.result.llm is not None]
+    if usage:
+        summary["llm"] = _llm_totals(usage)
     summary["warnings"] = dataset.warnings[:50]
     summary["mapping"] = dataset.mapping
     return summary
+
+
+def _llm_totals(usage: list[Any]) -> dict[str, Any]:
+    """Model use vs fallback over all documents (Hybrid-Code reports 86% model use)."""
+    calls = sum(u.calls for u in usage)
+    used = sum(u.model_used for u in usage)
+    reasons: dict[str, int] = {}
+    for u in usage:
+        for k, v in u.fallback_reasons.items():
+            reasons[k] = reasons.get(k, 0) + v
+    return {"calls": calls, "model_used": used, "model_use_rate": round(used / calls, 4) if calls else None,
+            "fallback_reasons": reasons, "tokens": sum(u.tokens for u in usage),
+            "tokens_per_doc": round(sum(u.tokens for u in usage) / len(usage), 1),
+            "model_seconds_per_doc": round(sum(u.seconds for u in usage) / len(usage), 3),
+            "cached": sum(u.cached for u in usage)}
 
 
 def _span_overlap(outcomes: list[DocOutcome]) -> float | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from chartcoder.llm.agents import options_for
 from chartcoder.pipeline import CaseState
 from chartcoder.types import Assignment, Candidate
 
@@ -42,10 +43,31 @@ class Assign:
                 path=list(dict.fromkeys(p for c in group for p in c.path)), source=first.source,
                 notes_checked=list(dict.fromkeys(n for c in group for n in c.notes_checked)),
                 confidence=round(confidence, 3),
+                produced_by="llm" if any(c.produced_by == "llm" for c in group) else "rules",
+                fallback_reason=next((c.fallback_reason for c in group if c.fallback_reason), None),
             )
             section_rank = min((PRIORITY_SECTIONS.index(s) if s in PRIORITY_SECTIONS else 9) for s in sections)
             assignments.append(((ctype != "diagnosis", section_rank, first.evidence[0].start), a))
         assignments.sort(key=lambda x: x[0])
         state.assignments = [a for _, a in assignments]
         state.scratch["groups"] = merged
+        if state.agents.uses_model:
+            self._principal(state)
         return state
+
+    @staticmethod
+    def _principal(state: CaseState) -> None:
+        """The sequencing agent (model, else rules) names the principal diagnosis; it moves first."""
+        dx = [a for a in state.assignments if a.type == "diagnosis"
+              and "in diseases classified elsewhere" not in a.title.lower()]
+        if len(dx) < 2:
+            return
+        options = options_for([(a.code, f"{a.title} (evidence: '{a.evidence[0].text}')") for a in dx])
+        decision = state.agents.decide("assign", "principal", state.llm_log, note=state.text, options=options)
+        if decision.mode != "llm" or not decision.keys:
+            return
+        code = next(o.code for o in options if o.key == decision.keys[0])
+        chosen = next(a for a in dx if a.code == code)
+        chosen.notes_checked.append(f"principal chosen by the model: {decision.reasons.get(decision.keys[0], '')}")
+        state.assignments.remove(chosen)
+        state.assignments.insert(0, chosen)

@@ -11,10 +11,11 @@ from collections import defaultdict
 from typing import ClassVar
 
 from chartcoder.codesystems import CodeSystem
+from chartcoder.llm.agents import options_for
 from chartcoder.pipeline import CaseState
 from chartcoder.stages.en_text import Token
 from chartcoder.stages.lexicon import Match, lexicon, strip_code
-from chartcoder.types import Candidate, Span
+from chartcoder.types import Candidate, Mention, Span
 
 SOURCE_RANK = {"index": 3, "neoplasm": 3, "inclusion": 2, "tabular": 1}
 
@@ -73,14 +74,40 @@ class Locate:
                     per_mention[mid].append((m, lex.terms[m.term]))
         candidates = []
         for mention in state.mentions:
+            found = []
             for m, term in best_readings(per_mention.get(mention.id, [])):
                 cs = self.systems[mention.type]
                 code = strip_code(term.code)
                 score = min(1.0, 0.45 + 0.12 * len(term.stems) + 0.05 * SOURCE_RANK.get(term.source, 0))
-                candidates.append(Candidate(
+                found.append(Candidate(
                     code=code, system=cs.id, type=mention.type, mention_id=mention.id,
                     evidence=evidence_spans(state.text, tokens, m.positions),
                     path=[f"{term.source}: {term.path}"], source=term.source, score=round(score, 3),
                 ))
+            if found and state.agents.uses_model:
+                self._select(state, mention, found)
+            candidates += found
         state.candidates = candidates
         return state
+
+    def _select(self, state: CaseState, mention: Mention, found: list[Candidate]) -> None:
+        """Let the selection agent (model, else rules) keep the candidates the sentence supports."""
+        cs = self.systems[mention.type]
+        codes = list(dict.fromkeys(c.code for c in found))
+        labels = {c.code: f"{cs.title(c.code) or ''} (found by {c.path[0]})" for c in found}
+        options = options_for([(code, labels[code]) for code in codes])
+        start, end = state.sentences[mention.sentence] if mention.sentence < len(state.sentences) else (0, len(state.text))
+        sentence = state.text[start:end]
+        decision = state.agents.decide("locate", "select", state.llm_log, sentence=sentence, mention=mention.text,
+                                       options=options)
+        chosen = {o.code for o in options if o.key in decision.keys} | set(codes[len(options):])
+        for c in found:
+            c.produced_by = decision.mode
+            c.fallback_reason = f"locate: {decision.fallback_reason}" if decision.fallback_reason else None
+            if c.code not in chosen:
+                c.rejected = "the model found no support for it in the sentence"
+            elif decision.mode == "llm":
+                key = next(o.key for o in options if o.code == c.code)
+                if key in decision.evidence:
+                    s, e = decision.evidence[key]
+                    c.notes_checked.append(f"model evidence '{sentence[s:e]}' @{start + s}-{start + e}")

@@ -17,6 +17,7 @@ from functools import cache
 from typing import ClassVar
 
 from chartcoder.codesystems import CodeSystem
+from chartcoder.llm.agents import options_for
 from chartcoder.pipeline import CaseState
 from chartcoder.rules import load_rules
 from chartcoder.stages.en_text import phrase_stems
@@ -160,8 +161,28 @@ class Verify:
         self._combination_hypertension(live, self.systems["diagnosis"])
         self._excludes1(live, self.systems["diagnosis"])
         self._less_specific(live)
+        if state.agents.uses_model:
+            self._review(state, [c for c in live if not c.rejected and c.type == "diagnosis"], self.systems["diagnosis"])
         state.candidates = verified + self._use_additional(state, live, self.systems["diagnosis"])
         return state
+
+    @staticmethod
+    def _review(state: CaseState, cands: list[Candidate], cs: CodeSystem) -> None:
+        """The review agent (model, else rules) may drop verified codes the instructions rule out."""
+        codes = list(dict.fromkeys(c.code for c in cands))
+        labels = []
+        for code in codes:
+            notes = [f"{n.kind.replace('_', ' ')}: {n.text}" for n in cs.notes(code)
+                     if n.kind in ("excludes1", "excludes2", "code_first", "use_additional_code")]
+            labels.append((code, f"{cs.title(code) or ''}" + (f" [{'; '.join(notes)[:300]}]" if notes else "")))
+        options = options_for(labels)
+        decision = state.agents.decide("verify", "review", state.llm_log, note=state.text, options=options)
+        dropped = {o.code: decision.reasons.get(o.key, "") for o in options if o.key in decision.keys}
+        for c in cands:
+            if c.code in dropped:
+                c.rejected = f"dropped by the model at verify: {dropped[c.code] or 'no reason given'}"
+            elif decision.fallback_reason and not c.fallback_reason:
+                c.fallback_reason = f"verify: {decision.fallback_reason}"
 
     def _combination_hypertension(self, cands: list[Candidate], cs: CodeSystem) -> None:
         """Hypertension + heart failure / CKD: I11/I12/I13 (the classification presumes the link)."""

@@ -14,13 +14,15 @@ import ahocorasick
 
 from chartcoder.codesystems import CodeSystem, get_system
 from chartcoder.codesystems.text import to_halfwidth
-from chartcoder.pipeline import InputError
+from chartcoder.llm.agents import Agents, CallRecord, options_for, summarize
+from chartcoder.pipeline import InputError, stage_trace
 from chartcoder.types import (
     Assertion,
     Assignment,
     AuditVerdict,
     Case,
     CodingResult,
+    LLMUsage,
     Mention,
     Rejected,
     Span,
@@ -34,6 +36,7 @@ DIAGNOSIS_LISTS = ("出院诊断", "入院诊断")
 FINDING_FIELDS = ("诊疗经过", "影像学意见", "超声提示", "超声印象", "病程记录", "出院情况", "入院情况", "现病史")
 PROCEDURE_FIELDS = ("手术名称", "手术经过", "诊疗经过", "病程记录")
 NEGATION = re.compile(r"(否认|无|未见|未发现|排除|未闻及|不伴|未再|未诉|无明显)[^，。；;,]*$")
+STANDARDIZE_OPTIONS = 5
 HEADING = re.compile(r"(?m)^\s*【?(" + "|".join(FIELD_ORDER) + r")】?\s*[:：]")
 
 
@@ -86,8 +89,10 @@ def _negated(text: str, start: int) -> bool:
     return bool(NEGATION.search(text[clause_start + 1 : start]))
 
 
-def code_chinese(case: Case) -> CodingResult:
+def code_chinese(case: Case, agents: Agents | None = None) -> CodingResult:
     """Code a Chinese inpatient record into national clinical 2.0 diagnoses and 3.0 procedures."""
+    agents = agents or Agents()
+    log: list[CallRecord] = []
     text, where = record_text(case)
     if not text.strip():
         raise InputError("the record is empty: no field holds text")
@@ -111,13 +116,22 @@ def code_chinese(case: Case) -> CodingResult:
             span = Span(start=a + s, end=a + e, text=text[a + s : a + e])
             mid = len(mentions)
             mentions.append(Mention(id=mid, text=term, span=span, section=list_field, sentence=0, type="diagnosis"))
-            if ranked and ranked[0][2] >= MIN_SCORE:
-                code, title, score = ranked[0]
+            options = options_for([(code, title) for code, title, _ in ranked[:STANDARDIZE_OPTIONS]])
+            decision = agents.decide("standardize", "standardize", log, term=term, field_name=list_field,
+                                     options=options)
+            pick = next((i for i, o in enumerate(options) if o.key in decision.keys), None)
+            if decision.mode == "rules" and ranked and ranked[0][2] < MIN_SCORE:
+                pick = None
+            if pick is not None:
+                code, title, score = ranked[pick]
+                by = "model choice" if decision.mode == "llm" else "best match"
                 found.append({"code": code, "title": title, "score": score / 100, "span": span, "order": len(found),
-                              "path": [f"{list_field}: {term} -> {title} (similarity {score})"], "source": list_field})
+                              "path": [f"{list_field}: {term} -> {title} ({by}, similarity {score})"],
+                              "source": list_field, "produced_by": decision.mode,
+                              "fallback_reason": decision.fallback_reason})
             outputs.setdefault("standardized", []).append(
-                f"{term} -> {ranked[0][1] if ranked else '?'} ({ranked[0][0] if ranked else '-'})")
-    trace.append(StageTrace(stage="standardize", ms=round((time.perf_counter() - t0) * 1000, 2)))
+                f"{term} -> {ranked[pick][1] if pick is not None else '?'} ({ranked[pick][0] if pick is not None else '-'})")
+    trace.append(stage_trace("standardize", log[:], time.perf_counter() - t0))
 
     # 2. Candidate mining: diagnoses in findings, procedures in operation/course fields
     t0 = time.perf_counter()
@@ -147,7 +161,7 @@ def code_chinese(case: Case) -> CodingResult:
                               "path": [f"{field}: literal name '{title}'"], "source": field, "kind": kind})
                 mentions.append(Mention(id=len(mentions), text=span.text, span=span, section=field, sentence=0,
                                         type=kind, assertion=Assertion()))
-    trace.append(StageTrace(stage="mine", ms=round((time.perf_counter() - t0) * 1000, 2)))
+    trace.append(stage_trace("mine", [], time.perf_counter() - t0))
 
     # 3. Prioritization + 4. code also + 5. validation
     t0 = time.perf_counter()
@@ -163,8 +177,10 @@ def code_chinese(case: Case) -> CodingResult:
     items = list(by_code.values())
     outputs["ranked"] = [f"{i['code']} {i['title']}" for i in items]
     validated = _validate(items, dx_cs, rejected)
+    calls_before = len(log)
+    validated = _prioritize(validated, text, agents, log)
     outputs["validated"] = [f"{i['code']} {i['title']}" for i in validated]
-    trace.append(StageTrace(stage="prioritize+validate", ms=round((time.perf_counter() - t0) * 1000, 2)))
+    trace.append(stage_trace("prioritize+validate", log[calls_before:], time.perf_counter() - t0))
 
     # Audit: exists, valid, evidence
     codes: list[Assignment] = []
@@ -180,6 +196,7 @@ def code_chinese(case: Case) -> CodingResult:
         principal_set = principal_set or principal
         codes.append(Assignment(code=i["code"], system=cs.id, type=i["kind"], title=i["title"], principal=principal,
                                 evidence=spans, path=i["path"], source=i["source"], confidence=round(i["score"], 3),
+                                produced_by=i.get("produced_by", "rules"), fallback_reason=i.get("fallback_reason"),
                                 verdict=AuditVerdict(accepted=True, checks=["exists in edition", "valid",
                                                                             f"{len(spans)} evidence span(s)"])))
     if not codes:
@@ -187,7 +204,21 @@ def code_chinese(case: Case) -> CodingResult:
     return CodingResult(case_id=case.case_id, lang="zh", setting=case.setting,
                         editions={"diagnoses": "cn-clinical-dx", "procedures": "cn-clinical-px"}, text=text,
                         codes=codes, rejected=rejected, mentions=mentions, stage_outputs=outputs, trace=trace,
-                        warnings=warnings)
+                        warnings=warnings, llm=LLMUsage(**summarize(log)) if agents.uses_model else None)
+
+
+def _prioritize(items: list[dict], text: str, agents: Agents, log: list[CallRecord]) -> list[dict]:
+    """The principal diagnosis first: the list's order, or the model's choice when one is configured."""
+    dx = [i for i in items if i["kind"] == "diagnosis" and not i["code"].endswith("*")]
+    if len(dx) < 2 or not agents.uses_model:
+        return items
+    options = options_for([(i["code"], i["title"]) for i in dx])
+    decision = agents.decide("prioritize", "principal", log, note=text, options=options, lang="zh")
+    if decision.mode != "llm" or not decision.keys:
+        return items
+    chosen = dx[[o.key for o in options].index(decision.keys[0])]
+    chosen["path"] = chosen["path"] + [f"principal chosen by the model: {decision.reasons.get(decision.keys[0], '')}"]
+    return [chosen] + [i for i in items if i is not chosen]
 
 
 def _validate(items: list[dict], cs: CodeSystem, rejected: list[Rejected]) -> list[dict]:

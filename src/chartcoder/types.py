@@ -84,6 +84,7 @@ class Candidate(BaseModel):
     rejected: str | None = None
     produced_by: Literal["rules", "llm"] = "rules"
     fallback_reason: str | None = None
+    determined: str | None = None
 
 
 class AuditVerdict(BaseModel):
@@ -109,6 +110,8 @@ class Assignment(BaseModel):
     confidence: float
     produced_by: Literal["rules", "llm"] = "rules"
     fallback_reason: str | None = Field(None, description="Why the model's answer was not used, when it was asked")
+    determined: str | None = Field(
+        None, description="ICD-10-PCS completed with table defaults: the prefix the text itself determines")
     verdict: AuditVerdict | None = None
 
 
@@ -180,6 +183,8 @@ class CodingResult(BaseModel):
         """Diagnosis codes in order (principal first)."""
         return [a.code for a in self.codes if a.type == "diagnosis"]
 
-    def procedures(self) -> list[str]:
-        """Procedure codes in order."""
-        return [a.code for a in self.codes if a.type == "procedure"]
+    def procedures(self, *, as_determined: bool = False) -> list[str]:
+        """Procedure codes in order; ``as_determined`` gives a code completed by table defaults as
+        the prefix the text determines (the CodiEsp annotation convention)."""
+        return list(dict.fromkeys((a.determined or a.code) if as_determined else a.code
+                                  for a in self.codes if a.type == "procedure"))

@@ -127,6 +127,7 @@ class IndexEntry:
     cells: dict[str, str]
     subterms: list[str]
     matched_fully: bool
+    subterm_codes: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""

@@ -296,6 +296,7 @@ class ICD10CM(CodeSystem):
             trail.append(best)
             rest = rest[best_used:]
         last = trail[-1]
+        kids = self._children_nodes(source, last["id"])
         code = last["code"]
         cells = json.loads(last["cells"]) if last["cells"] else {}
         if not code and not cells:  # inherit the nearest code up the trail (as the book reads)
@@ -312,6 +313,7 @@ class ICD10CM(CodeSystem):
             see_also=last["see_also"],
             use=None,
             cells=cells,
-            subterms=[k["title"] for k in self._children_nodes(source, last["id"])],
+            subterms=[k["title"] for k in kids],
             matched_fully=not rest,
+            subterm_codes={k["title"]: k["code"] for k in kids if k["code"]},
         )

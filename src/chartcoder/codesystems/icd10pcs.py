@@ -228,7 +228,7 @@ class ICD10PCS(CodeSystem):
                 source="index", path=[n["title"] for n in trail], nonessential=[n["nemod"] for n in trail if n["nemod"]],
                 code=last["code"], see=last["see"], see_also=None, use=last["use"], cells={},
                 subterms=[k["title"] + (f" -> {k['code']}" if k["code"] else "") for k in kids],
-                matched_fully=not rest,
+                matched_fully=not rest, subterm_codes={k["title"]: k["code"] for k in kids if k["code"]},
             ))
         out.sort(key=lambda e: (not e.matched_fully, -len(e.path)))
         return out[:5]

@@ -53,6 +53,7 @@ class Dataset:
     warnings: list[str] = field(default_factory=list)
     code_types: tuple[str, ...] = ("diagnoses", "procedures")
     mapping: str = ""
+    partial_procedures: bool = False  # gold PCS codes stop at 4 characters where the note gives no more
 
 
 def _need(path: Path, what: str) -> Path:
@@ -121,7 +122,7 @@ def read_codiesp(path: Path) -> Dataset:
     mapping = ("CodiEsp gold is the 2018 Spanish CIE-10 (ICD-10-CM/PCS); ChartCoder codes in ICD-10-CM FY2026 and "
                "ICD-10-PCS FY2025. Codes are compared upper-cased with the dot; 'category' compares the first 3 "
                "characters; PCS partial gold codes also count as matched by any predicted code that starts with them.")
-    return Dataset("codiesp", path, documents, warnings, mapping=mapping)
+    return Dataset("codiesp", path, documents, warnings, mapping=mapping, partial_procedures=True)
 
 
 CCL_GOLD_KEYS = ("主要诊断编码", "其他诊断编码", "主要诊断", "其他诊断")

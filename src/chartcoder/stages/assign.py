@@ -45,6 +45,7 @@ class Assign:
                 confidence=round(confidence, 3),
                 produced_by="llm" if any(c.produced_by == "llm" for c in group) else "rules",
                 fallback_reason=next((c.fallback_reason for c in group if c.fallback_reason), None),
+                determined=None if any(c.determined is None for c in group) else first.determined,
             )
             section_rank = min((PRIORITY_SECTIONS.index(s) if s in PRIORITY_SECTIONS else 9) for s in sections)
             assignments.append(((ctype != "diagnosis", section_rank, first.evidence[0].start), a))

@@ -22,7 +22,7 @@ from chartcoder.codesystems import CodeSystem
 from chartcoder.codesystems.store import cache_dir
 from chartcoder.stages.en_text import Token, phrase_stems
 
-LEXICON_VERSION = "4"
+LEXICON_VERSION = "5"
 NEOPLASM_COLUMNS = {
     "Malignant Primary": "__malignant__",
     "Malignant Secondary": "__secondary__",
@@ -145,7 +145,9 @@ def _icd10cm_terms(cs: CodeSystem) -> list[Term]:
 
 
 def _index_terms(cs: CodeSystem, source: str) -> list[Term]:
-    rows = cs.conn.execute("SELECT id, parent_id, title, code FROM index_terms WHERE source = ?", (source,)).fetchall()
+    full = cs.conn.execute("SELECT id, parent_id, title, code, see, see_also FROM index_terms WHERE source = ?",
+                           (source,)).fetchall()
+    rows = [tuple(r[:4]) for r in full]
     by_id = {r[0]: r for r in rows}
     alt_cache: dict[int, list[tuple[str, ...]]] = {}
     skip: set[int] = set()
@@ -189,6 +191,47 @@ def _index_terms(cs: CodeSystem, source: str) -> list[Term]:
         for stems in alternatives:
             if stems:
                 out.append(Term(stems, code, source, p))
+    for node_id, _, _, code, see, see_also in full:
+        target = see or see_also
+        if code or not target:
+            continue
+        alternatives = alts(node_id)
+        if node_id in skip:
+            continue
+        out += _see_terms(cs, source, alternatives, path(node_id), target)
+    return out
+
+
+GENERIC_SEE = re.compile(r",?\s*(by site|by type|by body part|condition|specified|site|NEC).*$", re.I)
+MAX_GRAFTED = 60
+
+
+def _see_terms(cs: CodeSystem, source: str, alternatives: list[tuple[str, ...]], origin: str, target: str) -> list[Term]:
+    """Follow a see / see also reference: the node's words lead to the target's code, and the
+    target's subterms (one level) refine it ("Smoker" -> "Dependence, drug, nicotine", cigarettes)."""
+    target = GENERIC_SEE.sub("", target.split(";")[0]).strip(" ,")
+    if not target or target.lower().startswith("table of drugs"):
+        return []
+    try:
+        entries = cs.index_lookup(target, source=source)
+    except Exception:  # noqa: BLE001 - an unreadable reference yields no term
+        return []
+    entry = next((e for e in entries if e.matched_fully), None)
+    if entry is None:
+        return []
+    out = []
+    via = f"{origin} → see {', '.join(entry.path)}"
+    if entry.code:
+        code = strip_code(entry.code)
+        out += [Term(stems, code, source, via) for stems in alternatives if stems]
+    if len(entry.subterm_codes) <= MAX_GRAFTED:
+        for title, code in entry.subterm_codes.items():
+            own = _alternatives(title)[0]
+            if not own:
+                continue
+            for stems in alternatives:
+                if stems:
+                    out.append(Term(tuple(dict.fromkeys(stems + own)), strip_code(code), source, f"{via}, {title}"))
     return out
 
 

@@ -95,8 +95,14 @@ def complete_cm(cs: CodeSystem, code: str, stems: set[str], notes: list[str]) ->
     return current if cs.is_valid(current) else None
 
 
-def complete_pcs(cs: CodeSystem, prefix: str, stems: set[str], notes: list[str]) -> str | None:
-    """Complete a partial PCS code to a valid row value chosen by the sentence's words."""
+def complete_pcs(cs: CodeSystem, prefix: str, stems: set[str], notes: list[str],
+                 determined: list[str] | None = None) -> str | None:
+    """Complete a partial PCS code to a valid row value chosen by the sentence's words.
+
+    When several rows fit and the text names none of their distinguishing values (no contrast,
+    approach or device stated), the code is completed with the table defaults and ``determined``
+    receives the 4-character prefix the text does determine (CodiEsp annotators stop there).
+    """
     if cs.is_valid(prefix):
         return prefix
     rows = cs.conn.execute(
@@ -117,7 +123,11 @@ def complete_pcs(cs: CodeSystem, prefix: str, stems: set[str], notes: list[str])
     assert best is not None
     if len(prefix) <= 3 and best[0][0] == 0:
         return None  # a table alone is not enough: the body part must come from the text
-    notes.append(f"{prefix} completed to {best[1]} from the text")
+    if determined is not None and len(rows) > 1 and best[0][0] == 0 and len(prefix) >= 4:
+        determined.append(prefix[:4])
+        notes.append(f"{prefix} completed to {best[1]} with table defaults: the text does not say which row")
+    else:
+        notes.append(f"{prefix} completed to {best[1]} from the text")
     return best[1]
 
 
@@ -145,8 +155,13 @@ class Verify:
                     continue
             stems = _sentence_stems(state, mentions[cand.mention_id].sentence)
             notes: list[str] = []
+            determined: list[str] = []
             try:
-                code = (complete_cm if cand.type == "diagnosis" else complete_pcs)(cs, cand.code, stems, notes)
+                if cand.type == "diagnosis":
+                    code = complete_cm(cs, cand.code, stems, notes)
+                else:
+                    code = complete_pcs(cs, cand.code, stems, notes, determined)
+                    cand.determined = determined[0] if determined else None
             except Exception as exc:  # noqa: BLE001 - a malformed index code is a rejection, not a crash
                 code, notes = None, [f"cannot read {cand.code}: {exc}"]
             if code is None:

@@ -10,7 +10,7 @@ from chartcoder.codesystems import CodeSystem
 from chartcoder.pipeline import CaseState
 from chartcoder.rules import load_rules
 from chartcoder.stages.en_text import note_tokens
-from chartcoder.stages.lexicon import Match, lexicon
+from chartcoder.stages.lexicon import Match, lexicon, list_segments
 from chartcoder.types import Assertion, Mention, Section, Span
 
 _HEADING = re.compile(r"^[ \t]*([A-Za-z][A-Za-z /&()-]{1,60}?)[ \t]*:[ \t]*", re.M)
@@ -101,8 +101,9 @@ class Analyze:
         state.scratch["tokens"] = tokens
         state.scratch["sentence_tokens"] = sent_tokens
         matches: dict[str, list[Match]] = {}
+        segments = list_segments(text, tokens)
         for kind, cs in self.systems:
-            matches[kind] = lexicon(cs).match(tokens, sent_tokens)
+            matches[kind] = lexicon(cs).match(tokens, sent_tokens, segments=segments)
         state.scratch["matches"] = matches
         state.mentions = self._mentions(state, tokens, sent_tokens, matches)
         return state

@@ -32,8 +32,10 @@ NEOPLASM_COLUMNS = {
 MAX_ALTERNATIVES = 8
 # Main terms that name an encounter reason or a status, not a condition found in a note.
 SKIP_MAIN_TERMS = {"encounter", "admission", "examination", "observation", "screening", "test", "use", "old",
-                   "illness", "disease", "disorder", "syndrome", "condition", "problem", "finding", "findings",
-                   "state", "status", "complication", "complications"}
+                   "state", "status"}
+# Main terms too generic to code on their own ("disease" alone), whose subterms are real conditions.
+BARE_MAIN_TERMS = {"illness", "disease", "disorder", "syndrome", "condition", "problem", "finding", "findings",
+                   "complication", "complications"}
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,19 @@ class Term:
     def digits(self) -> bool:
         """True when the term holds a number that must stay attached."""
         return any(s.isdigit() for s in self.stems)
+
+
+LIST_BREAK = re.compile(r"[,;]|\b(?:and|or|as well as|plus)\b", re.I)
+
+
+def list_segments(text: str, tokens: list[Token]) -> list[int]:
+    """A list-item number per token: it changes at a comma, semicolon, 'and' or 'or' between tokens."""
+    seg, out = 0, []
+    for i, t in enumerate(tokens):
+        if i and LIST_BREAK.search(text, tokens[i - 1].end, t.start) is not None:
+            seg += 1
+        out.append(seg)
+    return out
 
 
 def _digits_attached(term: Term, pos: list[int], tokens: list[Token]) -> bool:
@@ -95,9 +110,19 @@ class Lexicon:
             self.anchor[rarest].append(i)
         self.anchor = dict(self.anchor)
 
-    def match(self, tokens: list[Token], sentences: list[tuple[int, int]], slack: int = 3) -> list[Match]:
-        """All terms whose stems all occur inside one sentence within len(term)+slack tokens."""
+    def match(self, tokens: list[Token], sentences: list[tuple[int, int]], slack: int = 3,
+              segments: list[int] | None = None) -> list[Match]:
+        """All terms whose stems all occur inside one sentence within len(term)+slack tokens.
+
+        ``segments`` numbers the list items of a sentence (commas, semicolons, "and", "or" separate
+        them): a match may join items only when it uses every word of the items it joins
+        ("diabetes mellitus, type 2"), not pick one word from each ("pulmonary disease, hypertension").
+        """
         found: list[Match] = []
+        if segments is not None:
+            members: dict[int, list[int]] = defaultdict(list)
+            for i, seg in enumerate(segments):
+                members[seg].append(i)
         for s_start, s_end in sentences:
             where: dict[str, list[int]] = defaultdict(list)
             for i in range(s_start, s_end):
@@ -117,6 +142,10 @@ class Lexicon:
                         span = max(pos) - min(pos) + 1
                         if term.digits and not _digits_attached(term, pos, tokens):
                             continue
+                        if segments is not None:
+                            touched = {segments[p] for p in pos}
+                            if len(touched) > 1 and any(i not in pos for seg in touched for i in members[seg]):
+                                continue
                         if span <= len(term.stems) + slack and (best is None or span < max(best) - min(best) + 1):
                             best = tuple(sorted(set(pos)))
                     if best is not None:
@@ -180,11 +209,11 @@ def _index_terms(cs: CodeSystem, source: str) -> list[Term]:
         return ", ".join(reversed(parts))
 
     out = []
-    for node_id, _, _, code in rows:
+    for node_id, parent, title, code in rows:
         if not code:
             continue
         alternatives = alts(node_id)
-        if node_id in skip:
+        if node_id in skip or (parent is None and title.split(",")[0].strip().lower() in BARE_MAIN_TERMS):
             continue
         code = code.strip().rstrip("-").rstrip(".")
         p = path(node_id)

@@ -110,10 +110,11 @@ def complete_pcs(cs: CodeSystem, prefix: str, stems: set[str], notes: list[str],
     ).fetchall()
     if not rows:
         return None
-    prefix_title_stems = set(phrase_stems(cs.title(prefix) or ""))
+    row_words = [(code, set(phrase_stems(title))) for code, title in rows]
+    shared = set.intersection(*(w for _, w in row_words))  # words every row has say nothing about the choice
     best = None
-    for code, title in rows:
-        words = set(phrase_stems(title)) - prefix_title_stems
+    for code, all_words in row_words:
+        words = all_words - shared
         support = len(words & stems)
         conflict = len(words - stems)
         defaults = code[4:].count("Z")

@@ -22,7 +22,7 @@ from chartcoder.codesystems import CodeSystem
 from chartcoder.codesystems.store import cache_dir
 from chartcoder.stages.en_text import Token, phrase_stems
 
-LEXICON_VERSION = "5"
+LEXICON_VERSION = "6"
 NEOPLASM_COLUMNS = {
     "Malignant Primary": "__malignant__",
     "Malignant Secondary": "__secondary__",
@@ -173,7 +173,17 @@ def _icd10cm_terms(cs: CodeSystem) -> list[Term]:
     return terms
 
 
-def _index_terms(cs: CodeSystem, source: str) -> list[Term]:
+# ICD-10-PCS index subterms that point to a table ("Excision, Bladder", "Insertion of device in, Trachea")
+# under a procedure name: the note says "cystectomy", not "excision" or "bladder"; those words are implied.
+PCS_POINTER = re.compile(
+    r"^(alteration|bypass|change device in|change|control|creation|destruction|detachment|dilation|division|drainage|"
+    r"excision|extirpation|extraction|fragmentation|fusion|insertion of device in|insertion|inspection|map|"
+    r"occlusion|reattachment|release|removal of device from|removal|repair|replacement|reposition|resection|"
+    r"restriction|revision of device in|revision|supplement|transfer|transplantation|introduction of substance in or on|"
+    r"measurement|monitoring)\b(?: with qualifier \w+)?(,.*)?$", re.I)
+
+
+def _index_terms(cs: CodeSystem, source: str, pointers: re.Pattern[str] | None = None) -> list[Term]:
     full = cs.conn.execute("SELECT id, parent_id, title, code, see, see_also FROM index_terms WHERE source = ?",
                            (source,)).fetchall()
     rows = [tuple(r[:4]) for r in full]
@@ -185,6 +195,9 @@ def _index_terms(cs: CodeSystem, source: str) -> list[Term]:
         if node_id in alt_cache:
             return alt_cache[node_id]
         _, parent, title, _ = by_id[node_id]
+        if pointers is not None and parent is not None and pointers.match(title.strip()):
+            alt_cache[node_id] = alts(parent)  # implied by the procedure name above it
+            return alt_cache[node_id]
         mine = _alternatives(title)
         if (mine == [()] and title.lower().strip() not in CONNECTORS) or (parent is not None and parent in skip) \
                 or (parent is None and title.split(",")[0].strip().lower() in SKIP_MAIN_TERMS):
@@ -296,7 +309,7 @@ def _neoplasm_terms(cs: CodeSystem) -> list[Term]:
 
 
 def _icd10pcs_terms(cs: CodeSystem) -> list[Term]:
-    return [t for t in _index_terms(cs, "index") if len(t.code) >= 3]
+    return [t for t in _index_terms(cs, "index", PCS_POINTER) if len(t.code) >= 3]
 
 
 def _rules_digest() -> str:

@@ -13,7 +13,7 @@ from typing import ClassVar
 from chartcoder.codesystems import CodeSystem
 from chartcoder.llm.agents import options_for
 from chartcoder.pipeline import CaseState
-from chartcoder.stages.en_text import Token
+from chartcoder.stages.en_text import Token, phrase_stems
 from chartcoder.stages.lexicon import Match, lexicon, strip_code
 from chartcoder.types import Candidate, Mention, Span
 
@@ -33,16 +33,27 @@ def evidence_spans(text: str, tokens: list[Token], positions: tuple[int, ...]) -
     return spans
 
 
-def best_readings(matches: list[tuple[Match, object]]) -> list[tuple[Match, object]]:
-    """Keep maximal matches: drop any whose positions and stems are covered by a stronger one."""
+def best_readings(matches: list[tuple[Match, object]],
+                  sentence_stems: frozenset[str] = frozenset()) -> list[tuple[Match, object]]:
+    """Keep maximal matches: drop any whose positions and stems are covered by a stronger one.
+
+    Readings with the same words and positions but different codes differ only in words the note
+    left implied ("Cystectomy" -> Excision / Resection, Bladder): the one whose implied words the
+    sentence supports most wins ("radical" stands for resection); on a tie the higher-ranked one.
+    """
     ranked = sorted(matches, key=lambda mt: (-len(mt[0].positions), -len(mt[1].stems),
                                              -SOURCE_RANK.get(mt[1].source, 0), len(mt[1].code)))
     kept: list[tuple[Match, object]] = []
     for m, term in ranked:
         pos = set(m.positions)
         dominated = False
-        for km, kterm in kept:
+        for i, (km, kterm) in enumerate(kept):
             kpos = set(km.positions)
+            if pos == kpos and set(term.stems) == set(kterm.stems) and term.code != kterm.code:
+                if _implied_support(term, sentence_stems) > _implied_support(kterm, sentence_stems):
+                    kept[i] = (m, term)
+                dominated = True
+                break
             if pos <= kpos and (pos < kpos or len(term.stems) < len(kterm.stems)
                                 or set(term.stems) <= set(kterm.stems)):
                 dominated = True
@@ -50,6 +61,10 @@ def best_readings(matches: list[tuple[Match, object]]) -> list[tuple[Match, obje
         if not dominated:
             kept.append((m, term))
     return kept
+
+
+def _implied_support(term: object, sentence_stems: frozenset[str]) -> int:
+    return len((set(phrase_stems(term.path)) - set(term.stems)) & sentence_stems)
 
 
 class Locate:
@@ -75,7 +90,9 @@ class Locate:
         candidates = []
         for mention in state.mentions:
             found = []
-            for m, term in best_readings(per_mention.get(mention.id, [])):
+            a, b = state.scratch["sentence_tokens"][mention.sentence]
+            sentence_stems = frozenset(st for t in tokens[a:b] for st in t.stems)
+            for m, term in best_readings(per_mention.get(mention.id, []), sentence_stems):
                 cs = self.systems[mention.type]
                 code = strip_code(term.code)
                 score = min(1.0, 0.45 + 0.12 * len(term.stems) + 0.05 * SOURCE_RANK.get(term.source, 0))

@@ -99,9 +99,10 @@ def complete_pcs(cs: CodeSystem, prefix: str, stems: set[str], notes: list[str],
                  determined: list[str] | None = None) -> str | None:
     """Complete a partial PCS code to a valid row value chosen by the sentence's words.
 
-    When several rows fit and the text names none of their distinguishing values (no contrast,
-    approach or device stated), the code is completed with the table defaults and ``determined``
-    receives the 4-character prefix the text does determine (CodiEsp annotators stop there).
+    When the rows that fit best still differ in the fifth character (the approach, or the contrast
+    of an imaging code) because the text does not say, the code is completed with the defaults and
+    ``determined`` receives the 4-character prefix the text does determine (CodiEsp annotators
+    stop there).
     """
     if cs.is_valid(prefix):
         return prefix
@@ -112,19 +113,22 @@ def complete_pcs(cs: CodeSystem, prefix: str, stems: set[str], notes: list[str],
         return None
     row_words = [(code, set(phrase_stems(title))) for code, title in rows]
     shared = set.intersection(*(w for _, w in row_words))  # words every row has say nothing about the choice
-    best = None
+    scored = []
     for code, all_words in row_words:
         words = all_words - shared
         support = len(words & stems)
         conflict = len(words - stems)
-        defaults = code[4:].count("Z")
-        key = (support, -conflict, defaults, -ord(code[4]))
-        if best is None or key > best[0]:
-            best = (key, code)
-    assert best is not None
+        scored.append((support, conflict, code))
+    top = max(support for support, _, _ in scored)
+    tied = [(conflict, code) for support, conflict, code in scored if support == top]
+    # Ties: fewest unsupported words, the table defaults (Z = no device / no qualifier), then the usual
+    # approach of the section (open for medical-surgical, external for measurement, imaging and the rest).
+    order = "0X3478" if prefix[0] == "0" else "X03478"
+    _, pick = min(tied, key=lambda cc: (cc[0], -cc[1][4:].count("Z"), order.find(cc[1][4]) % 10, cc[1]))
+    best = ((top,), pick)
     if len(prefix) <= 3 and best[0][0] == 0:
         return None  # a table alone is not enough: the body part must come from the text
-    if determined is not None and len(rows) > 1 and best[0][0] == 0 and len(prefix) >= 4:
+    if determined is not None and len({code[4] for _, code in tied}) > 1 and len(prefix) >= 4:
         determined.append(prefix[:4])
         notes.append(f"{prefix} completed to {best[1]} with table defaults: the text does not say which row")
     else:

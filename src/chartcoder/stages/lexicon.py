@@ -170,7 +170,25 @@ def _icd10cm_terms(cs: CodeSystem) -> list[Term]:
             terms.append(Term(stems, code, "inclusion", text))
     terms += _index_terms(cs, "index")
     terms += _neoplasm_terms(cs)
+    terms += _learned_terms(procedures=False)
     return terms
+
+
+def _learned_terms(procedures: bool) -> list[Term]:
+    """Phrase -> code entries learned from the CodiEsp train split (scripts/learn_terms.py)."""
+    try:
+        data = json.loads(resources.files("chartcoder.rules").joinpath("en", "learned_terms.json").read_text("utf-8"))
+    except FileNotFoundError:
+        return []
+    out = []
+    for e in data.get("terms", []):
+        code = e["code"]
+        is_pcs = len(code) in (4, 7) and "." not in code  # ICD-10-CM codes of 4+ characters carry a dot
+        if is_pcs != procedures:
+            continue
+        out.append(Term(tuple(e["stems"]), code, "learned",
+                        f"learned on CodiEsp train: '{' '.join(e['stems'])}' ({e['with_code']}/{e['docs']} notes)"))
+    return out
 
 
 # ICD-10-PCS index subterms that point to a table ("Excision, Bladder", "Insertion of device in, Trachea")
@@ -309,12 +327,12 @@ def _neoplasm_terms(cs: CodeSystem) -> list[Term]:
 
 
 def _icd10pcs_terms(cs: CodeSystem) -> list[Term]:
-    return [t for t in _index_terms(cs, "index", PCS_POINTER) if len(t.code) >= 3]
+    return [t for t in _index_terms(cs, "index", PCS_POINTER) if len(t.code) >= 3] + _learned_terms(procedures=True)
 
 
 def _rules_digest() -> str:
     h = hashlib.sha256(LEXICON_VERSION.encode())
-    for name in ("abbreviations", "synonyms", "stopwords"):
+    for name in ("abbreviations", "synonyms", "stopwords", "learned_terms"):
         h.update(resources.files("chartcoder.rules").joinpath("en", f"{name}.json").read_bytes())
     h.update(Path(__file__).read_bytes())
     h.update(Path(__file__).with_name("en_text.py").read_bytes())

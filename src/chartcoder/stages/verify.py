@@ -24,8 +24,8 @@ from chartcoder.stages.en_text import phrase_stems
 from chartcoder.types import Candidate, Span
 
 SEVENTH_WORDS = (("sequela", "S"), ("subsequent", "D"))
-MIN_TRAIN_PRECISION = 0.2
-MIN_TRAIN_EVIDENCE = 3
+MIN_TRAIN_PRECISION = 0.25
+MIN_TRAIN_EVIDENCE = 2
 
 
 @cache

@@ -1,0 +1,122 @@
+"""Learn English phrase -> code entries from the CodiEsp *train* split (as IAM built its dictionary
+from the training annotations): a stemmed 1-3-word phrase that occurs in at least MIN_DOCS train
+notes and whose notes carry the code at least MIN_PRECISION of the time becomes a lexicon term
+for that code. The gold spans index the Spanish originals, so the association is by document.
+
+Writes ``src/chartcoder/rules/en/learned_terms.json``. Never run this on dev or test data.
+
+    python scripts/learn_terms.py ../shared/data/codiesp/train
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import Counter, defaultdict
+from pathlib import Path
+
+from functools import cache
+
+from chartcoder.codesystems import get_system
+from chartcoder.eval.datasets import read_codiesp
+from chartcoder.stages.en_text import phrase_stems
+from chartcoder.stages.lexicon import lexicon
+from chartcoder.stages.analyze import sentence_bounds
+from chartcoder.stages.en_text import note_tokens, stem, stopwords
+
+OUT = Path(__file__).resolve().parents[1] / "src" / "chartcoder" / "rules" / "en" / "learned_terms.json"
+MIN_DOCS = 3
+MIN_PRECISION = 0.5
+MAX_N = 3
+
+
+def doc_phrases(text: str) -> set[tuple[str, ...]]:
+    """Stemmed 1-3-word phrases of a note, within sentences, stop words dropped."""
+    stops = stopwords()
+    out: set[tuple[str, ...]] = set()
+    tokens = note_tokens(text)
+    for s, e in sentence_bounds(text):
+        words = [stem(t.word) for t in tokens if s <= t.start < e and t.word not in stops and not t.word.isdigit()]
+        for n in range(1, MAX_N + 1):
+            for i in range(len(words) - n + 1):
+                gram = tuple(words[i : i + n])
+                if len(set(gram)) == n and all(len(w) > 2 for w in gram):
+                    out.add(gram)
+    return out
+
+
+@cache
+def code_words(code: str) -> frozenset[str]:
+    """Stems of the code's own wording: its title, its category's title, and the book terms that lead to it."""
+    cm, pcs = get_system("icd10cm"), get_system("icd10pcs")
+    words: set[str] = set()
+    if len(code) == 7 and code[0].isdigit() or code[:1] in "BCDFGHX" and len(code) in (4, 7) and code[1].isalpha() \
+            and not code[1:3].isdigit():
+        rows = pcs.conn.execute("SELECT title FROM codes WHERE code LIKE ? LIMIT 50", (code + "%",)).fetchall()
+        for (title,) in rows:
+            words.update(phrase_stems(title))
+        lex = lexicon(pcs)
+    else:
+        for c in (code, code[:3]):
+            words.update(phrase_stems(cm.title(c) or ""))
+        lex = lexicon(cm)
+    words.update(s for t in _terms_by_code(id(lex), lex).get(code[:5], ()) for s in t)
+    return frozenset(words)
+
+
+_BY_CODE: dict[int, dict[str, list[tuple[str, ...]]]] = {}
+
+
+def _terms_by_code(key: int, lex) -> dict[str, list[tuple[str, ...]]]:  # noqa: ANN001
+    if key not in _BY_CODE:
+        by: dict[str, list[tuple[str, ...]]] = defaultdict(list)
+        for t in lex.terms:
+            by[t.code.replace(".", "")[:5] if False else t.code[:5]].append(t.stems)
+        _BY_CODE[key] = by
+    return _BY_CODE[key]
+
+
+def related(phrase: tuple[str, ...], code: str) -> bool:
+    """A learned phrase must share a content word with the code's own wording (no chance co-occurrence)."""
+    words = code_words(code)
+    return any(len(w) > 3 and w in words for w in phrase)
+
+
+def main() -> None:
+    split = Path(sys.argv[1])
+    if split.name != "train":
+        raise SystemExit("learn only from the train split")
+    dataset = read_codiesp(split)
+    phrase_docs: Counter[tuple[str, ...]] = Counter()
+    code_docs: Counter[str] = Counter()
+    joint: dict[tuple[str, ...], Counter[str]] = defaultdict(Counter)
+    for doc in dataset.documents:
+        phrases = doc_phrases(doc.case().text)
+        codes = set(doc.gold.diagnoses) | set(doc.gold.procedures)
+        phrase_docs.update(phrases)
+        code_docs.update(codes)
+        for p in phrases:
+            if phrase_docs[p] >= 1:
+                joint[p].update(codes)
+    entries = []
+    for p, n in phrase_docs.items():
+        if n < MIN_DOCS:
+            continue
+        for code, k in joint[p].items():
+            if k >= MIN_DOCS and k / n >= MIN_PRECISION and related(p, code):
+                entries.append({"stems": list(p), "code": code, "docs": n, "with_code": k})
+    # keep the shortest phrase per code when a longer one adds nothing
+    entries.sort(key=lambda e: (e["code"], len(e["stems"]), -e["with_code"]))
+    kept: list[dict] = []
+    for e in entries:
+        if any(k["code"] == e["code"] and set(k["stems"]) <= set(e["stems"]) for k in kept):
+            continue
+        kept.append(e)
+    OUT.write_text(json.dumps({"_about": "Learned on the CodiEsp train split by scripts/learn_terms.py "
+                                         f"(min docs {MIN_DOCS}, min precision {MIN_PRECISION}).",
+                               "terms": kept}, ensure_ascii=False, indent=0), "utf-8")
+    print(f"{len(kept)} learned terms for {len({e['code'] for e in kept})} codes written to {OUT}")
+
+
+if __name__ == "__main__":
+    main()

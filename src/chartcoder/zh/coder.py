@@ -16,6 +16,7 @@ from chartcoder.codesystems import CodeSystem, get_system
 from chartcoder.codesystems.text import to_halfwidth
 from chartcoder.llm.agents import Agents, CallRecord, options_for, summarize
 from chartcoder.pipeline import InputError, stage_trace
+from chartcoder.rules import load_rules
 from chartcoder.types import (
     Assertion,
     Assignment,
@@ -28,7 +29,7 @@ from chartcoder.types import (
     Span,
     StageTrace,
 )
-from chartcoder.zh.normalize import MIN_SCORE, split_terms, standardize
+from chartcoder.zh.normalize import MIN_SCORE, _names, segment, split_terms, standardize
 
 FIELD_ORDER = ("主诉", "现病史", "既往史", "个人史", "婚姻史", "家族史", "入院情况", "入院诊断", "诊疗经过", "病程记录",
                "手术名称", "手术经过", "影像学意见", "超声提示", "超声印象", "出院情况", "出院诊断", "出院医嘱")
@@ -37,6 +38,7 @@ FINDING_FIELDS = ("诊疗经过", "影像学意见", "超声提示", "超声印�
 PROCEDURE_FIELDS = ("手术名称", "手术经过", "诊疗经过", "病程记录")
 NEGATION = re.compile(r"(否认|无|未见|未发现|排除|未闻及|不伴|未再|未诉|无明显)[^，。；;,]*$")
 STANDARDIZE_OPTIONS = 5
+MIN_COVERAGE = 0.5  # share of a list item's characters that literal standard names must cover
 HEADING = re.compile(r"(?m)^\s*【?(" + "|".join(FIELD_ORDER) + r")】?\s*[:：]")
 
 
@@ -111,11 +113,20 @@ def code_chinese(case: Case, agents: Agents | None = None) -> CodingResult:
     found: list[dict] = []
     if list_field:
         a, b = where[list_field]
-        for s, e, term in split_terms(text[a:b]):
-            ranked = standardize(term, dx_cs)
+        for item, (s, e, term) in enumerate(split_terms(text[a:b])):
             span = Span(start=a + s, end=a + e, text=text[a + s : a + e])
             mid = len(mentions)
             mentions.append(Mention(id=mid, text=term, span=span, section=list_field, sentence=0, type="diagnosis"))
+            pieces, coverage = segment(term, dx_cs)
+            if pieces and coverage >= MIN_COVERAGE:
+                for ps, pe, code, title in pieces:
+                    pspan = Span(start=a + s + ps, end=a + s + pe, text=text[a + s + ps : a + s + pe])
+                    found.append({"code": code, "title": title, "score": 0.95, "span": pspan, "order": len(found),
+                                  "item": item, "path": [f"{list_field}: '{pspan.text}' is the standard name {title}"],
+                                  "source": list_field})
+                    outputs.setdefault("standardized", []).append(f"{pspan.text} -> {title} ({code})")
+                continue
+            ranked = standardize(term, dx_cs)
             options = options_for([(code, title) for code, title, _ in ranked[:STANDARDIZE_OPTIONS]])
             decision = agents.decide("standardize", "standardize", log, term=term, field_name=list_field,
                                      options=options)
@@ -126,7 +137,7 @@ def code_chinese(case: Case, agents: Agents | None = None) -> CodingResult:
                 code, title, score = ranked[pick]
                 by = "model choice" if decision.mode == "llm" else "best match"
                 found.append({"code": code, "title": title, "score": score / 100, "span": span, "order": len(found),
-                              "path": [f"{list_field}: {term} -> {title} ({by}, similarity {score})"],
+                              "item": item, "path": [f"{list_field}: {term} -> {title} ({by}, similarity {score})"],
                               "source": list_field, "produced_by": decision.mode,
                               "fallback_reason": decision.fallback_reason})
             outputs.setdefault("standardized", []).append(
@@ -136,15 +147,16 @@ def code_chinese(case: Case, agents: Agents | None = None) -> CodingResult:
     # 2. Candidate mining: diagnoses in findings, procedures in operation/course fields
     t0 = time.perf_counter()
     rejected: list[Rejected] = []
-    for kind, cs, fields_, min_len in (("diagnosis", dx_cs, FINDING_FIELDS, 4), ("procedure", px_cs, PROCEDURE_FIELDS, 4)):
+    found += _findings(text, where, dx_cs, mentions, rejected)
+    for kind, cs, fields_, min_len in (("procedure", px_cs, PROCEDURE_FIELDS, 4),):
         auto = _automaton(cs.id, min_len)
         for field in fields_:
             if field not in where:
                 continue
             a, b = where[field]
-            segment = to_halfwidth(text[a:b])
+            chunk = to_halfwidth(text[a:b])
             spans = []
-            for end, (code, title) in auto.iter(segment):
+            for end, (code, title) in auto.iter(chunk):
                 start = end - len(to_halfwidth(title)) + 1
                 spans.append((start, end + 1, code, title))
             spans.sort(key=lambda x: (x[0], -(x[1] - x[0])))
@@ -176,6 +188,7 @@ def code_chinese(case: Case, agents: Agents | None = None) -> CodingResult:
         by_code[key] = {**f, "kind": kind, "spans": [f["span"]]}
     items = list(by_code.values())
     outputs["ranked"] = [f"{i['code']} {i['title']}" for i in items]
+    items = _refine(items, text, where, dx_cs)
     validated = _validate(items, dx_cs, rejected)
     calls_before = len(log)
     validated = _prioritize(validated, text, agents, log)
@@ -207,9 +220,113 @@ def code_chinese(case: Case, agents: Agents | None = None) -> CodingResult:
                         warnings=warnings, llm=LLMUsage(**summarize(log)) if agents.uses_model else None)
 
 
+def _findings(text: str, where: dict[str, tuple[int, int]], cs: CodeSystem, mentions: list[Mention],
+              rejected: list[Rejected]) -> list[dict]:
+    """Conditions read from test results by the curated findings table (rules/zh/findings.json)."""
+    _, by_name = _names(cs.id)
+    out = []
+    for entry in load_rules("zh", "findings")["findings"]:
+        code = by_name.get(entry["name"])
+        if code is None:
+            continue
+        pattern = re.compile(entry["pattern"])
+        for field in FINDING_FIELDS:
+            if field not in where:
+                continue
+            a, b = where[field]
+            for m in pattern.finditer(text, a, b):
+                span = Span(start=m.start(), end=m.end(), text=m.group())
+                if _negated(text, m.start()) or re.match(r"[^，。；]{0,6}(未见|无|阴性)", text[m.end():]):
+                    rejected.append(Rejected(code=code, system=cs.id, title=entry["name"], reason="negated", evidence=[span]))
+                    continue
+                out.append({"code": code, "title": cs.title(code) or entry["name"], "score": 0.75, "span": span,
+                            "order": 1000 + m.start(), "path": [f"{field}: finding '{m.group()}' -> {entry['name']}"],
+                            "source": field, "kind": "diagnosis"})
+                mentions.append(Mention(id=len(mentions), text=span.text, span=span, section=field, sentence=0,
+                                        type="diagnosis"))
+    return out
+
+
+ANGIOGRAPHY = re.compile(r"(冠状动脉|冠脉)造影[^。]{0,300}")
+CLEAN_VESSELS = re.compile(r"未见(明显)?狭窄|血流偏慢|慢血流|TIMI\s*[0-2]?\s*级?慢")
+OBSTRUCTION = re.compile(r"狭窄(约|达)?\s*[5-9]\d\s*%|闭塞|植入|支架")
+MAX_PRESSURE = re.compile(r"(收缩压|血压)最高(达|至|为)?\s*(\d{3})")
+HIGH_RISK = ("I20", "I21", "I22", "I25", "I50", "I63", "I64", "I69", "N18", "E11", "E14", "I70")
+
+
+def _grade(systolic: int) -> int:
+    """Hypertension grade by systolic pressure (中国高血压防治指南): >=180: 3, >=160: 2, >=140: 1."""
+    return 3 if systolic >= 180 else 2 if systolic >= 160 else 1 if systolic >= 140 else 0
+
+
+def _refine(items: list[dict], text: str, where: dict[str, tuple[int, int]], cs: CodeSystem) -> list[dict]:
+    """The admission diagnosis refined by the course of treatment, as coders do:
+
+    * angina with a coronary angiogram that shows no obstructive stenosis (slow flow, no stenosis)
+      is microvascular angina (微血管性心绞痛);
+    * hypertension named only in the history is graded by the highest recorded systolic pressure
+      (>=180: grade 3, >=160: 2, else 1) and stratified 极高危 when a clinical complication
+      (coronary disease, heart failure, stroke, diabetes, CKD, atherosclerosis) is coded, else 高危
+      (中国高血压防治指南)."""
+    _, by_name = _names(cs.id)
+    codes = {i["code"] for i in items}
+    course = " ".join(text[a:b] for f, (a, b) in where.items() if f in ("诊疗经过", "手术经过", "病程记录", "手术名称"))
+    angio = ANGIOGRAPHY.search(course)
+    if angio and CLEAN_VESSELS.search(angio.group()) and not OBSTRUCTION.search(angio.group()):
+        mva = by_name.get("微血管性心绞痛")
+        for i in items:
+            if i["kind"] == "diagnosis" and i["code"].startswith("I20.0") and mva:
+                i["path"] = i["path"] + [f"refined: angiography without obstructive stenosis ('{angio.group()[:40]}…')"]
+                i["code"], i["title"] = mva, cs.title(mva) or "微血管性心绞痛"
+    peak_m = MAX_PRESSURE.search(" ".join(text[a:b] for f, (a, b) in where.items() if f in ("既往史", "现病史", "入院情况")))
+    peak_grade = _grade(int(peak_m.group(3))) if peak_m else 0
+    risk_now = "极高危" if any(c.startswith(HIGH_RISK) for c in codes) else "高危"
+    for i in items:
+        m = re.fullmatch(r"高血压病?([123])级(?:[(（](.+)[)）])?", to_halfwidth(i["title"])) if i["kind"] == "diagnosis" else None
+        if not m:
+            continue
+        grade, risk = max(int(m.group(1)), peak_grade), m.group(2) or risk_now
+        name = f"高血压病{grade}级({risk})"
+        if by_name.get(name) and by_name[name] != i["code"]:
+            i["path"] = i["path"] + [f"graded {grade} by the highest recorded pressure / stratified {risk}"]
+            i["code"], i["title"] = by_name[name], get_system(cs.id).title(by_name[name]) or name
+    if not any(c.startswith("I10") for c in codes):
+        history = [(f, text[a:b], a) for f, (a, b) in where.items() if f in ("既往史", "现病史", "入院情况")]
+        for field, chunk, offset in history:
+            m = re.search(r"高血压(病)?", chunk)
+            if not m or _negated(text, offset + m.start()):
+                continue
+            peak = MAX_PRESSURE.search(chunk)
+            grade = _grade(int(peak.group(3))) if peak else 0
+            risk = "极高危" if any(c.startswith(HIGH_RISK) for c in codes) else "高危"
+            name = f"高血压病{grade}级({risk})" if grade else "高血压"
+            code = by_name.get(name)
+            if code is None:
+                continue
+            span = Span(start=offset + m.start(), end=offset + m.end(), text=m.group())
+            spans = [span] + ([Span(start=offset + peak.start(), end=offset + peak.end(), text=peak.group())] if peak else [])
+            items.append({"code": code, "title": cs.title(code) or name, "score": 0.7, "span": span, "spans": spans,
+                          "order": 900, "kind": "diagnosis", "source": field,
+                          "path": [f"{field}: hypertension in the history, graded by '{peak.group() if peak else 'no pressure given'}'"
+                                   f" and stratified {risk}"]})
+            break
+    return items
+
+
+def _precedence(code: str) -> int:
+    order = load_rules("zh", "principal")["precedence"]
+    return next((i for i, p in enumerate(order) if code.startswith(p)), len(order))
+
+
 def _prioritize(items: list[dict], text: str, agents: Agents, log: list[CallRecord]) -> list[dict]:
-    """The principal diagnosis first: the list's order, or the model's choice when one is configured."""
+    """The principal diagnosis first: the most acute condition of the first list item (主要诊断选择原则:
+    acute over chronic), or the model's choice when one is configured."""
     dx = [i for i in items if i["kind"] == "diagnosis" and not i["code"].endswith("*")]
+    first_item = [i for i in dx if i.get("item") == 0]
+    if first_item:
+        best = min(first_item, key=lambda i: (_precedence(i["code"]), first_item.index(i)))
+        items = [best] + [i for i in items if i is not best]
+        dx = [best] + [i for i in dx if i is not best]
     if len(dx) < 2 or not agents.uses_model:
         return items
     options = options_for([(i["code"], i["title"]) for i in dx])
@@ -224,11 +341,11 @@ def _prioritize(items: list[dict], text: str, agents: Agents, log: list[CallReco
 def _validate(items: list[dict], cs: CodeSystem, rejected: list[Rejected]) -> list[dict]:
     """Drop duplicates and a less specific code of a category that has a more specific one."""
     keep = []
-    dx_codes = [i["code"] for i in items if i["kind"] == "diagnosis"]
+    listed = [i["code"] for i in items if i["kind"] == "diagnosis" and i["source"] in DIAGNOSIS_LISTS]
     for i in items:
         if i["kind"] == "diagnosis" and i["source"] not in DIAGNOSIS_LISTS:
             cat = i["code"][:3]
-            others = [c for c in dx_codes if c != i["code"] and c[:3] == cat]
+            others = [c for c in listed if c != i["code"] and c[:3] == cat]
             if others:
                 rejected.append(Rejected(code=i["code"], system=cs.id, title=i["title"],
                                          reason=f"same category as {others[0]}, which is coded", evidence=i["spans"]))

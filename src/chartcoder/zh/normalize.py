@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from functools import cache
 
+import ahocorasick
 from rapidfuzz import fuzz
 
 from chartcoder.codesystems import CodeSystem, get_system
@@ -40,6 +41,81 @@ def fold(term: str) -> str:
         if short in t and long not in t:
             t = t.replace(short, long)
     return t
+
+
+_GRADE = {"1": "1", "2": "2", "3": "3", "一": "1", "二": "2", "三": "3", "I": "1", "II": "2", "III": "3",
+          "Ⅰ": "1", "Ⅱ": "2", "Ⅲ": "3"}
+HYPERTENSION = re.compile(
+    r"高血压病?\s*\(?\s*(III|II|I|[123一二三ⅠⅡⅢ])\s*级\s*[,、]?\s*\(?\s*(很高危|极高危|高危|中危|低危)?\s*\)?")
+
+
+def fold_with_map(text: str) -> tuple[str, list[int]]:
+    """``fold`` that also says, for each folded character, which character of ``text`` it came from."""
+    t = to_halfwidth(text)
+    pairs = sorted(load_rules("zh", "synonyms").items(), key=lambda kv: -len(kv[0]))
+    pairs = [(a, b) for a, b in pairs if not a.startswith("_")]
+    inside_long: dict[str, set[int]] = {}
+    for short, long in pairs:
+        if short in t:  # a short form inside its own long form ('房颤' in '心房颤动') is not shorthand
+            inside_long[short] = {j for m in re.finditer(re.escape(long), t) for j in range(m.start(), m.end())}
+    out, where, i = [], [], 0
+    while i < len(t):
+        for short, long in pairs:
+            if t.startswith(short, i) and i not in inside_long.get(short, ()):
+                out.append(long)
+                where += [i + min(j * len(short) // len(long), len(short) - 1) for j in range(len(long))]
+                i += len(short)
+                break
+        else:
+            out.append(t[i])
+            where.append(i)
+            i += 1
+    return "".join(out), where
+
+
+@cache
+def _names(system_id: str) -> tuple[ahocorasick.Automaton, dict[str, str]]:
+    """Every standard name (two characters or more) of an edition, for literal segmentation."""
+    auto = ahocorasick.Automaton()
+    by_name: dict[str, str] = {}
+    for code, title in get_system(system_id).iter_codes():
+        t = to_halfwidth(title)
+        if len(t) >= 2 and (t not in by_name or len(code) < len(by_name[t])):
+            by_name[t] = code
+    for t, code in by_name.items():
+        auto.add_word(t, (code, t))
+    auto.make_automaton()
+    return auto, by_name
+
+
+def segment(term: str, cs: CodeSystem) -> tuple[list[tuple[int, int, str, str]], float]:
+    """Standard names written literally in a list item ('冠状动脉粥样硬化性心脏病不稳定型心绞痛' holds two),
+    hypertension grade and risk read into the extension that says so; and the share of the item covered.
+    Offsets index ``term``."""
+    folded, where = fold_with_map(term)
+    auto, by_name = _names(cs.id)
+    pieces: list[tuple[int, int, str, str]] = []
+    for m in HYPERTENSION.finditer(folded):
+        grade, risk = _GRADE[m.group(1)], (m.group(2) or "").replace("很高危", "极高危")
+        for name in ([f"高血压病{grade}级({risk})"] if risk else []) + [f"高血压{grade}级"]:
+            if name in by_name:
+                pieces.append((m.start(), m.end(), by_name[name], name))
+                break
+    for entry in load_rules("zh", "findings")["findings"]:
+        code = by_name.get(entry["name"])
+        for m in re.finditer(entry["pattern"], folded) if code else ():
+            if all(m.end() <= ps or m.start() >= pe for ps, pe, _, _ in pieces):
+                pieces.append((m.start(), m.end(), code, entry["name"]))
+    found = sorted(((end - len(name) + 1, end + 1, code, name) for end, (code, name) in auto.iter(folded)),
+                   key=lambda x: (-(x[1] - x[0]), x[0]))
+    for s, e, code, name in found:
+        if all(e <= ps or s >= pe for ps, pe, _, _ in pieces):
+            pieces.append((s, e, code, name))
+    pieces.sort()
+    cjk = sum(1 for ch in folded if "\u4e00" <= ch <= "\u9fff") or 1
+    covered = sum(sum(1 for ch in folded[s:e] if "\u4e00" <= ch <= "\u9fff") for s, e, _, _ in pieces)
+    mapped = [(where[s], where[e - 1] + 1, code, cs.title(code) or name) for s, e, code, name in pieces]
+    return mapped, covered / cjk
 
 
 def standardize(term: str, cs: CodeSystem, k: int = 20) -> list[tuple[str, str, float]]:

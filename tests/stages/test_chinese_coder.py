@@ -1,5 +1,7 @@
 """The Chinese coder: standardization of the diagnosis list, narrative mining, negation."""
 
+from pathlib import Path
+
 from chartcoder.coder import code_case
 from chartcoder.types import Case
 
@@ -21,3 +23,69 @@ def test_free_text_record_with_headings_and_fallback_warning() -> None:
     res = code_case(Case(lang="zh", text="主诉：胸闷。\n入院诊断：1.冠心病 2.心房颤动"))
     assert "I25.103" in res.diagnoses()
     assert any("入院诊断" in w for w in res.warnings)
+
+
+FIXTURE = Path(__file__).parents[1] / "fixtures" / "jointcoder" / "records.xlsx"
+
+
+def test_jointcoder_layout_records_with_discharge_list() -> None:
+    from chartcoder.eval.datasets import read_dataset
+    from chartcoder.eval.run import evaluate
+
+    summary, outcomes = evaluate(read_dataset("jointcoder-xlsx", FIXTURE))
+    assert summary["documents"] == 6 and summary["errors"] == 0
+    assert summary["diagnoses"]["f1"] >= 0.85, summary["diagnoses"]
+    assert summary["procedures"]["f1"] >= 0.85, summary["procedures"]
+    assert summary["principal_accuracy"] >= 0.8
+    for o in outcomes:
+        for a in o.result.codes:
+            assert a.verdict.accepted and o.result.text[a.evidence[0].start : a.evidence[0].end] == a.evidence[0].text
+
+
+def _record(**fields: str):
+    return code_case(Case(lang="zh", fields=fields))
+
+
+def test_stent_and_vessel_counts_and_ptca_are_coded_also() -> None:
+    res = _record(出院诊断="不稳定型心绞痛", 手术名称="冠状动脉造影术+经皮冠状动脉支架植入术",
+                  手术经过="前降支植入支架2枚，回旋支植入支架1枚，右冠植入支架1枚。")
+    px = res.procedures()
+    assert {"88.5600", "36.0700", "00.6600", "00.4800", "00.4200"} <= set(px), px
+    assert any("code also" in p for a in res.codes for p in a.path)
+
+
+def test_ventilation_is_banded_by_duration_and_negated_procedures_are_not_coded() -> None:
+    long = _record(出院诊断="呼吸衰竭", 诊疗经过="予有创呼吸机辅助通气5天。未行心肺复苏。")
+    assert "96.7200" in long.procedures() and "99.6000" not in long.procedures()
+    assert any(r.code == "99.6000" and r.reason == "negated" for r in long.rejected)
+    short = _record(出院诊断="呼吸衰竭", 诊疗经过="予呼吸机辅助通气36小时后拔管。")
+    assert "96.7100" in short.procedures()
+
+
+def test_dagger_code_brings_its_asterisk_which_is_never_principal() -> None:
+    res = _record(出院诊断="1.2型糖尿病性周围神经病 2.高血压病2级（高危）")
+    assert res.diagnoses()[:2] == ["E11.401", "G63.2"]
+    assert res.codes[0].principal and not res.codes[1].principal
+
+
+def test_grade_and_risk_select_the_extension_and_the_highest_pressure_regrades() -> None:
+    res = _record(出院诊断="1.冠心病 2.高血压病（2级，很高危）", 既往史="高血压病史10年，收缩压最高达190mmHg。")
+    assert "I10.x00x032" in res.diagnoses()  # grade 3 by 190 mmHg, 极高危 as written (很高危)
+    assert any("highest recorded pressure" in p for a in res.codes for p in a.path)
+
+
+def test_traditional_characters_and_full_width_punctuation() -> None:
+    res = _record(出院診斷="1．冠狀動脈粥樣硬化性心臟病；2．高血壓病3級（很高危）")
+    assert {"I25.103", "I10.x00x032"} <= set(res.diagnoses())
+    assert any("traditional" in w for w in res.warnings)
+
+
+def test_garbage_and_empty_records_give_clear_results() -> None:
+    import pytest
+
+    from chartcoder.pipeline import InputError
+
+    res = _record(出院诊断="asdkjh qwe 123 ！！", 诊疗经过="……")
+    assert res.codes == [] and any("no codable content" in w for w in res.warnings)
+    with pytest.raises(InputError):
+        _record(出院诊断="   ")

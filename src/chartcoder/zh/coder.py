@@ -11,6 +11,7 @@ import time
 from functools import cache
 
 import ahocorasick
+import zhconv
 
 from chartcoder.codesystems import CodeSystem, get_system
 from chartcoder.codesystems.text import to_halfwidth
@@ -36,17 +37,17 @@ FIELD_ORDER = ("主诉", "现病史", "既往史", "个人史", "婚姻史", "�
 DIAGNOSIS_LISTS = ("出院诊断", "入院诊断")
 FINDING_FIELDS = ("诊疗经过", "影像学意见", "超声提示", "超声印象", "病程记录", "出院情况", "入院情况", "现病史")
 PROCEDURE_FIELDS = ("手术名称", "手术经过", "诊疗经过", "病程记录")
-NEGATION = re.compile(r"(否认|无|未见|未发现|排除|未闻及|不伴|未再|未诉|无明显)[^，。；;,]*$")
+NEGATION = re.compile(r"(否认|无|未见|未发现|排除|未闻及|不伴|未再|未诉|无明显|未行|未予|未做|拒绝|放弃)[^，。；;,]*$")
 STANDARDIZE_OPTIONS = 5
 MIN_COVERAGE = 0.5  # share of a list item's characters that literal standard names must cover
 HEADING = re.compile(r"(?m)^\s*【?(" + "|".join(FIELD_ORDER) + r")】?\s*[:：]")
 
 
 def record_text(case: Case) -> tuple[str, dict[str, tuple[int, int]]]:
-    """One text for the record, and where each field sits in it."""
-    fields = dict(case.fields)
+    """One text for the record (traditional characters converted to simplified), and where each field sits."""
+    fields = {simplified(k): simplified(str(v)) for k, v in case.fields.items()}
     if not fields and case.text:
-        fields = split_free_text(case.text)
+        fields = split_free_text(simplified(case.text))
     parts, where, pos = [], {}, 0
     for name in sorted(fields, key=lambda f: FIELD_ORDER.index(f) if f in FIELD_ORDER else 99):
         value = str(fields[name]).strip()
@@ -57,6 +58,11 @@ def record_text(case: Case) -> tuple[str, dict[str, tuple[int, int]]]:
         parts.append(head + value)
         pos += len(head) + len(value) + 1
     return "\n".join(parts), where
+
+
+def simplified(value: str) -> str:
+    """Traditional characters as simplified ones (the editions' names are simplified)."""
+    return zhconv.convert(value, "zh-cn") if value else value
 
 
 def split_free_text(text: str) -> dict[str, str]:
@@ -98,9 +104,13 @@ def code_chinese(case: Case, agents: Agents | None = None) -> CodingResult:
     text, where = record_text(case)
     if not text.strip():
         raise InputError("the record is empty: no field holds text")
+    if any(simplified(v) != v for v in [*case.fields.values(), case.text] if isinstance(v, str)):
+        warnings_pre = ["traditional characters were converted to simplified; evidence offsets index the converted text"]
+    else:
+        warnings_pre = []
     dx_cs, px_cs = get_system("cn-clinical-dx"), get_system("cn-clinical-px")
     trace: list[StageTrace] = []
-    warnings: list[str] = []
+    warnings: list[str] = warnings_pre
     outputs: dict[str, list[str]] = {}
     mentions: list[Mention] = []
 
@@ -148,6 +158,7 @@ def code_chinese(case: Case, agents: Agents | None = None) -> CodingResult:
     t0 = time.perf_counter()
     rejected: list[Rejected] = []
     found += _findings(text, where, dx_cs, mentions, rejected)
+    found += _mine_procedures(text, where, px_cs, mentions, rejected)
     for kind, cs, fields_, min_len in (("procedure", px_cs, PROCEDURE_FIELDS, 4),):
         auto = _automaton(cs.id, min_len)
         for field in fields_:
@@ -189,6 +200,7 @@ def code_chinese(case: Case, agents: Agents | None = None) -> CodingResult:
     items = list(by_code.values())
     outputs["ranked"] = [f"{i['code']} {i['title']}" for i in items]
     items = _refine(items, text, where, dx_cs)
+    items = _code_also(items, dx_cs)
     validated = _validate(items, dx_cs, rejected)
     calls_before = len(log)
     validated = _prioritize(validated, text, agents, log)
@@ -205,7 +217,7 @@ def code_chinese(case: Case, agents: Agents | None = None) -> CodingResult:
             rejected.append(Rejected(code=i["code"], system=cs.id, title=i["title"],
                                      reason="not valid in the edition" if spans else "no evidence", evidence=i["spans"]))
             continue
-        principal = i["kind"] == "diagnosis" and not principal_set
+        principal = i["kind"] == "diagnosis" and not principal_set and not i.get("asterisk")
         principal_set = principal_set or principal
         codes.append(Assignment(code=i["code"], system=cs.id, type=i["kind"], title=i["title"], principal=principal,
                                 evidence=spans, path=i["path"], source=i["source"], confidence=round(i["score"], 3),
@@ -218,6 +230,85 @@ def code_chinese(case: Case, agents: Agents | None = None) -> CodingResult:
                         editions={"diagnoses": "cn-clinical-dx", "procedures": "cn-clinical-px"}, text=text,
                         codes=codes, rejected=rejected, mentions=mentions, stage_outputs=outputs, trace=trace,
                         warnings=warnings, llm=LLMUsage(**summarize(log)) if agents.uses_model else None)
+
+
+COUNT = {"一": 1, "单": 1, "两": 2, "二": 2, "双": 2, "三": 3, "四": 4, "五": 5}
+STENT_COUNT = re.compile(r"(\d|[一两二三四五])\s*(枚|个|根|只)[^。；，,]{0,12}?支架|支架\s*(\d|[一两二三四五])\s*(枚|个|根|只)")
+VESSELS = {"LAD": "前降支|LAD", "LCX": "回旋支|LCX", "RCA": "右冠|RCA", "LM": "左主干|LM", "D": "对角支", "OM": "钝缘支"}
+VENTILATION = re.compile(r"(有创)?(呼吸机(辅助)?(通气|呼吸|治疗)|机械通气|气管插管)")
+VENT_DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(小时|h|天|日)")
+
+
+def _mine_procedures(text: str, where: dict[str, tuple[int, int]], cs: CodeSystem, mentions: list[Mention],
+                     rejected: list[Rejected]) -> list[dict]:
+    """Auxiliary procedures from the operation and course fields (rules/zh/procedures.json), with the codes
+    they bring along: stent and vessel counts (00.45-00.48, 00.40-00.43) and PTCA (00.66) with coronary
+    stents, and invasive ventilation banded by its duration (96.71 < 96 h <= 96.72)."""
+    out: list[dict] = []
+    seen: set[str] = set()
+
+    def add(code: str, span: Span, field: str, why: str) -> None:
+        if code in seen or not cs.is_valid(code):
+            return
+        seen.add(code)
+        out.append({"code": code, "title": cs.title(code) or code, "score": 0.8, "span": span, "order": 2000 + span.start,
+                    "path": [f"{field}: {why}"], "source": field, "kind": "procedure"})
+        mentions.append(Mention(id=len(mentions), text=span.text, span=span, section=field, sentence=0, type="procedure"))
+
+    fields = [(f, where[f]) for f in PROCEDURE_FIELDS if f in where]
+    stent_sentences: dict[int, str] = {}
+    for rule in load_rules("zh", "procedures")["procedures"]:
+        first: tuple[str, re.Match[str], int] | None = None
+        for field, (a, b) in fields:
+            for m in re.finditer(rule["pattern"], text[a:b]):
+                sentence = _sentence(text, a + m.start())
+                if "needs" in rule and not re.search(rule["needs"], sentence):
+                    continue
+                if _negated(text, a + m.start()):
+                    rejected.append(Rejected(code=rule["code"], system=cs.id, title=rule["name"], reason="negated",
+                                             evidence=[Span(start=a + m.start(), end=a + m.end(), text=m.group())]))
+                    continue
+                first = first or (field, m, a)
+                if rule["code"] == "36.0700":
+                    stent_sentences[text.find(sentence)] = sentence
+        if first is not None:
+            field, hit, a = first
+            span = Span(start=a + hit.start(), end=a + hit.end(), text=hit.group())
+            code = rule["code"]
+            if code == "36.0700" and re.search(r"裸支架|金属裸|非药物洗脱", _sentence(text, span.start)):
+                code = "36.0600"
+            add(code, span, field, f"'{hit.group()}' -> {rule['name']}")
+    if stent_sentences:
+        stent_sentences = list(stent_sentences.values())
+        anchor = next(o for o in out if o["code"] in ("36.0700", "36.0600"))
+        stents = sum(COUNT.get(m.group(1) or m.group(3), 0) or int(m.group(1) or m.group(3))
+                     for s in stent_sentences for m in STENT_COUNT.finditer(s)) or 1
+        vessels = {v for s in stent_sentences for v, p in VESSELS.items() if re.search(p, s)} or {"one"}
+        add({1: "00.4500", 2: "00.4600", 3: "00.4700"}.get(stents, "00.4800"), anchor["span"], anchor["source"],
+            f"code also: {stents} stent(s) placed")
+        add({1: "00.4000", 2: "00.4100", 3: "00.4200"}.get(len(vessels), "00.4300"), anchor["span"], anchor["source"],
+            f"code also: {len(vessels)} vessel(s) treated")
+        add("00.6600", anchor["span"], anchor["source"], "code also: PTCA with coronary stent placement")
+    for field, (a, b) in fields:
+        m = VENTILATION.search(text, a, b)
+        if m is None or "无创" in text[max(a, m.start() - 2) : m.start()] or _negated(text, m.start()):
+            continue
+        duration = VENT_DURATION.search(_sentence(text, m.start()))
+        hours = None
+        if duration:
+            hours = float(duration.group(1)) * (24 if duration.group(2) in ("天", "日") else 1)
+        code = "96.7000" if hours is None else "96.7100" if hours < 96 else "96.7200"
+        add(code, Span(start=m.start(), end=m.end(), text=m.group()), field,
+            f"invasive ventilation, {'duration not stated' if hours is None else f'{hours:g} h'}")
+        break
+    return out
+
+
+def _sentence(text: str, pos: int) -> str:
+    """The sentence (。；\n) around a position."""
+    start = max(text.rfind(p, 0, pos) for p in "。；;\n") + 1
+    ends = [e for e in (text.find(p, pos) for p in "。；;\n") if e != -1]
+    return text[start : min(ends) if ends else len(text)]
 
 
 def _findings(text: str, where: dict[str, tuple[int, int]], cs: CodeSystem, mentions: list[Mention],
@@ -252,6 +343,20 @@ CLEAN_VESSELS = re.compile(r"未见(明显)?狭窄|血流偏慢|慢血流|TIMI\s
 OBSTRUCTION = re.compile(r"狭窄(约|达)?\s*[5-9]\d\s*%|闭塞|植入|支架")
 MAX_PRESSURE = re.compile(r"(收缩压|血压)最高(达|至|为)?\s*(\d{3})")
 HIGH_RISK = ("I20", "I21", "I22", "I25", "I50", "I63", "I64", "I69", "N18", "E11", "E14", "I70")
+
+
+def _code_also(items: list[dict], cs: CodeSystem) -> list[dict]:
+    """Dagger codes bring their asterisk (manifestation) code: E11.401† -> G63.2*, placed right after."""
+    out, present = [], {i["code"] for i in items}
+    for i in items:
+        out.append(i)
+        info = cs.get(i["code"]) if i["kind"] == "diagnosis" else None
+        star = info.extra.get("asterisk") if info else None
+        if star and star not in present and cs.is_valid(star):
+            present.add(star)
+            out.append({**i, "code": star, "title": cs.title(star) or star, "item": None, "asterisk": True,
+                        "path": [f"code also: asterisk pair of {info.extra.get('official', i['code'])}"]})
+    return out
 
 
 def _grade(systolic: int) -> int:
@@ -321,7 +426,7 @@ def _precedence(code: str) -> int:
 def _prioritize(items: list[dict], text: str, agents: Agents, log: list[CallRecord]) -> list[dict]:
     """The principal diagnosis first: the most acute condition of the first list item (主要诊断选择原则:
     acute over chronic), or the model's choice when one is configured."""
-    dx = [i for i in items if i["kind"] == "diagnosis" and not i["code"].endswith("*")]
+    dx = [i for i in items if i["kind"] == "diagnosis" and not i.get("asterisk")]  # an asterisk code is never principal
     first_item = [i for i in dx if i.get("item") == 0]
     if first_item:
         best = min(first_item, key=lambda i: (_precedence(i["code"]), first_item.index(i)))

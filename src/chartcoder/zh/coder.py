@@ -39,6 +39,7 @@ FINDING_FIELDS = ("诊疗经过", "影像学意见", "超声提示", "超声印�
 PROCEDURE_FIELDS = ("手术名称", "手术经过", "诊疗经过", "病程记录")
 NEGATION = re.compile(r"(否认|无|未见|未发现|排除|未闻及|不伴|未再|未诉|无明显|未行|未予|未做|拒绝|放弃)[^，。；;,]*$")
 STANDARDIZE_OPTIONS = 5
+NOT_RELEVANT_HISTORY = ("Z98.8",)  # "X术后": a past operation, not a condition of this stay
 MIN_COVERAGE = 0.5  # share of a list item's characters that literal standard names must cover
 HEADING = re.compile(r"(?m)^\s*【?(" + "|".join(FIELD_ORDER) + r")】?\s*[:：]")
 
@@ -128,6 +129,10 @@ def code_chinese(case: Case, agents: Agents | None = None) -> CodingResult:
             mid = len(mentions)
             mentions.append(Mention(id=mid, text=term, span=span, section=list_field, sentence=0, type="diagnosis"))
             pieces, coverage = segment(term, dx_cs)
+            pieces = [p for p in pieces if not p[2].startswith(NOT_RELEVANT_HISTORY)]
+            if re.search(r"术后(状态)?$", term) and not pieces:
+                outputs.setdefault("standardized", []).append(f"{term} -> (history of surgery, not coded)")
+                continue
             if pieces and coverage >= MIN_COVERAGE:
                 for ps, pe, code, title in pieces:
                     pspan = Span(start=a + s + ps, end=a + s + pe, text=text[a + s + ps : a + s + pe])
@@ -338,7 +343,9 @@ def _findings(text: str, where: dict[str, tuple[int, int]], cs: CodeSystem, ment
     return out
 
 
-ANGIOGRAPHY = re.compile(r"(冠状动脉|冠脉)造影[^。]{0,300}")
+ANGIOGRAPHY = re.compile(r"(冠状动脉|冠脉)(造影|CTA|CT血管成像)[^。]{0,300}")
+TROPONIN = re.compile(r"肌钙蛋白\s*[IT]?[^。；，,]{0,20}?(\d+(?:\.\d+)?)\s*(ng/mL|ng/ml|ug/L|μg/L|ng/L|pg/mL)"
+                      r"|肌钙蛋白[^。；，,]{0,12}?(升高|增高|阳性|↑)")
 CLEAN_VESSELS = re.compile(r"未见(明显)?狭窄|血流偏慢|慢血流|TIMI\s*[0-2]?\s*级?慢")
 OBSTRUCTION = re.compile(r"狭窄(约|达)?\s*[5-9]\d\s*%|闭塞|植入|支架")
 MAX_PRESSURE = re.compile(r"(收缩压|血压)最高(达|至|为)?\s*(\d{3})")
@@ -359,6 +366,18 @@ def _code_also(items: list[dict], cs: CodeSystem) -> list[dict]:
     return out
 
 
+def _troponin_raised(text: str) -> str | None:
+    """The troponin result that is above the usual upper reference limit (cTnI 0.04 ng/mL, hs-cTnT 14 ng/L)."""
+    for m in TROPONIN.finditer(text):
+        if m.group(3):
+            return m.group()
+        value, unit = float(m.group(1)), m.group(2).lower()
+        limit = 14 if unit in ("ng/l", "pg/ml") else 0.04
+        if value > limit:
+            return m.group()
+    return None
+
+
 def _grade(systolic: int) -> int:
     """Hypertension grade by systolic pressure (中国高血压防治指南): >=180: 3, >=160: 2, >=140: 1."""
     return 3 if systolic >= 180 else 2 if systolic >= 160 else 1 if systolic >= 140 else 0
@@ -377,7 +396,14 @@ def _refine(items: list[dict], text: str, where: dict[str, tuple[int, int]], cs:
     codes = {i["code"] for i in items}
     course = " ".join(text[a:b] for f, (a, b) in where.items() if f in ("诊疗经过", "手术经过", "病程记录", "手术名称"))
     angio = ANGIOGRAPHY.search(course)
-    if angio and CLEAN_VESSELS.search(angio.group()) and not OBSTRUCTION.search(angio.group()):
+    troponin = _troponin_raised(course)
+    if troponin:
+        nstemi = by_name.get("急性非ST段抬高型心肌梗死")
+        for i in items:
+            if i["kind"] == "diagnosis" and i["code"].startswith("I20.0") and nstemi:
+                i["path"] = i["path"] + [f"refined: unstable angina with raised troponin ('{troponin}') is NSTEMI"]
+                i["code"], i["title"] = nstemi, cs.title(nstemi) or "急性非ST段抬高型心肌梗死"
+    elif angio and CLEAN_VESSELS.search(angio.group()) and not OBSTRUCTION.search(angio.group()):
         mva = by_name.get("微血管性心绞痛")
         for i in items:
             if i["kind"] == "diagnosis" and i["code"].startswith("I20.0") and mva:

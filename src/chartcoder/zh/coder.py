@@ -41,6 +41,7 @@ NEGATION = re.compile(r"(否认|无|未见|未发现|排除|未闻及|不伴|未
 STANDARDIZE_OPTIONS = 5
 NOT_RELEVANT_HISTORY = ("Z98.8",)  # "X术后": a past operation, not a condition of this stay
 MIN_COVERAGE = 0.5  # share of a list item's characters that literal standard names must cover
+ACUTE_RANKS = 7  # the first seven precedence entries (MI, acute heart failure, unstable or microvascular angina) outrank any list position
 HEADING = re.compile(r"(?m)^\s*【?(" + "|".join(FIELD_ORDER) + r")】?\s*[:：]")
 
 
@@ -454,6 +455,8 @@ def _prioritize(items: list[dict], text: str, agents: Agents, log: list[CallReco
     acute over chronic), or the model's choice when one is configured."""
     dx = [i for i in items if i["kind"] == "diagnosis" and not i.get("asterisk")]  # an asterisk code is never principal
     first_item = [i for i in dx if i.get("item") == 0]
+    acute = [i for i in dx if i.get("item") is not None and _precedence(i["code"]) < ACUTE_RANKS]
+    first_item = first_item + [i for i in acute if i not in first_item]
     if first_item:
         best = min(first_item, key=lambda i: (_precedence(i["code"]), first_item.index(i)))
         items = [best] + [i for i in items if i is not best]

@@ -452,11 +452,15 @@ def _precedence(code: str) -> int:
 
 def _prioritize(items: list[dict], text: str, agents: Agents, log: list[CallRecord]) -> list[dict]:
     """The principal diagnosis first: the most acute condition of the first list item (主要诊断选择原则:
-    acute over chronic), or the model's choice when one is configured."""
+    acute over chronic; a symptom only when nothing definite is listed), or the model's choice when one
+    is configured."""
     dx = [i for i in items if i["kind"] == "diagnosis" and not i.get("asterisk")]  # an asterisk code is never principal
     first_item = [i for i in dx if i.get("item") == 0]
     acute = [i for i in dx if i.get("item") is not None and _precedence(i["code"]) < ACUTE_RANKS]
     first_item = first_item + [i for i in acute if i not in first_item]
+    if first_item and all(i["code"].startswith("R") for i in first_item):
+        # a symptom is not principal when a definite diagnosis is listed (主要诊断选择原则)
+        first_item = [i for i in dx if i.get("item") is not None and not i["code"].startswith("R")][:1] or first_item
     if first_item:
         best = min(first_item, key=lambda i: (_precedence(i["code"]), first_item.index(i)))
         items = [best] + [i for i in items if i is not best]

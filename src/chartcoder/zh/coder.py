@@ -131,7 +131,7 @@ def code_chinese(case: Case, agents: Agents | None = None) -> CodingResult:
             mentions.append(Mention(id=mid, text=term, span=span, section=list_field, sentence=0, type="diagnosis"))
             pieces, coverage = segment(term, dx_cs)
             pieces = [p for p in pieces if not p[2].startswith(NOT_RELEVANT_HISTORY)]
-            if re.search(r"术后(状态)?$", term) and not pieces:
+            if re.search(r"术后(状态)?$", term) and (not pieces or coverage < MIN_COVERAGE):
                 outputs.setdefault("standardized", []).append(f"{term} -> (history of surgery, not coded)")
                 continue
             if pieces and coverage >= MIN_COVERAGE:

@@ -129,8 +129,10 @@ def standardize(term: str, cs: CodeSystem, k: int = 20) -> list[tuple[str, str, 
     ranked = []
     for h in hits:
         title = to_halfwidth(h.title)
-        s = max(fuzz.ratio(q, title), fuzz.ratio(q_plain, title) * 0.98, fuzz.partial_ratio(title, q) * 0.9
-                if len(title) >= 4 else 0)
+        # a name inside the term counts ('高血压' in '高血压病史'); the term inside a longer name does not
+        # ('乙肝病毒携带' is not '乙型肝炎病毒携带者的急性δ因子感染')
+        inside = fuzz.partial_ratio(title, q) * 0.9 if 4 <= len(title) <= len(q) else 0
+        s = max(fuzz.ratio(q, title), fuzz.ratio(q_plain, title) * 0.98, inside)
         ranked.append((h.code, h.title, round(s, 1)))
     ranked.sort(key=lambda x: -x[2])
     return ranked

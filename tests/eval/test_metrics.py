@@ -43,3 +43,13 @@ def test_bootstrap_interval_contains_point_estimate() -> None:
 def test_span_overlap_and_percentile() -> None:
     assert M.span_overlap([(0, 5), (10, 12)], [(3, 4)]) == 0.5
     assert M.percentile([1, 2, 3, 4], 50) == 2
+
+
+def test_older_edition_gold_is_matched_by_its_refinements() -> None:
+    from chartcoder.eval.run import align_to_gold
+
+    valid = {"R05.9", "S31.809A", "I10", "M54.50"}.__contains__
+    gold = ["R05", "S31.809", "I10"]
+    assert align_to_gold(gold, ["R05.9", "S31.809A", "I10", "M54.50"], valid) == ["R05", "S31.809", "I10", "M54.50"]
+    # a gold code still valid in our edition is never widened
+    assert align_to_gold(["I10"], ["I10.0"], lambda c: c == "I10") == ["I10.0"]

@@ -54,6 +54,7 @@ class Dataset:
     code_types: tuple[str, ...] = ("diagnoses", "procedures")
     mapping: str = ""
     partial_procedures: bool = False  # gold PCS codes stop at 4 characters where the note gives no more
+    older_edition: bool = False  # gold ICD-10-CM codes from an older edition (some since split into children)
 
 
 def _need(path: Path, what: str) -> Path:
@@ -121,8 +122,11 @@ def read_codiesp(path: Path) -> Dataset:
         raise DatasetError(f"no readable documents in {texts}")
     mapping = ("CodiEsp gold is the 2018 Spanish CIE-10 (ICD-10-CM/PCS); ChartCoder codes in ICD-10-CM FY2026 and "
                "ICD-10-PCS FY2025. Codes are compared upper-cased with the dot; 'category' compares the first 3 "
-               "characters; PCS partial gold codes also count as matched by any predicted code that starts with them.")
-    return Dataset("codiesp", path, documents, warnings, mapping=mapping, partial_procedures=True)
+               "characters; PCS partial gold codes also count as matched by any predicted code that starts with them. "
+               "A gold diagnosis code that is not valid in FY2026 (split since 2018, e.g. R05 -> R05.9, or given "
+               "without its 7th character) is matched by a predicted code below it ('f1_without_edition_alignment' "
+               "gives the score without this).")
+    return Dataset("codiesp", path, documents, warnings, mapping=mapping, partial_procedures=True, older_edition=True)
 
 
 CCL_GOLD_KEYS = ("主要诊断编码", "其他诊断编码", "主要诊断", "其他诊断")

@@ -96,6 +96,17 @@ def _type_scores(golds: list[list[str]], preds: list[list[str]], ranks: list[lis
             for k, v in scores.items()}
 
 
+def align_to_gold(gold: list[str], predicted: list[str], valid: Callable[[str], bool]) -> list[str]:
+    """Predicted codes written as the older-edition gold code they refine, when that gold code is not a
+    valid code of our edition (it was split, or lacks its 7th character)."""
+    out = []
+    for p in predicted:
+        key = p.replace(".", "")
+        match = next((g for g in gold if g != p and not valid(g) and key.startswith(g.replace(".", ""))), None)
+        out.append(match or p)
+    return list(dict.fromkeys(out))
+
+
 def score(dataset: Dataset, outcomes: list[DocOutcome], wall_seconds: float) -> dict[str, Any]:
     """The summary JSON object of an evaluation."""
     n = len(outcomes)
@@ -107,8 +118,20 @@ def score(dataset: Dataset, outcomes: list[DocOutcome], wall_seconds: float) -> 
         summary["names"] = _type_scores(golds, preds, preds)
         summary["names"]["accuracy"] = round(M.exact_set_match(golds, preds), 4)
     else:
-        summary["diagnoses"] = _type_scores([o.doc.gold.diagnoses for o in outcomes], [o.diagnoses for o in outcomes],
-                                            [o.ranked_dx for o in outcomes])
+        preds_dx, ranks_dx = [o.diagnoses for o in outcomes], [o.ranked_dx for o in outcomes]
+        if dataset.older_edition:
+            # Gold from an older edition: a code later split into children (R05 -> R05.1-R05.9) or given
+            # without its 7th character is matched by any of our codes below it.
+            from chartcoder.codesystems import get_system
+
+            valid = get_system("icd10cm").is_valid
+            golds = [o.doc.gold.diagnoses for o in outcomes]
+            unaligned = M.micro(golds, preds_dx)["f1"]
+            preds_dx = [align_to_gold(g, p, valid) for g, p in zip(golds, preds_dx, strict=True)]
+            ranks_dx = [align_to_gold(g, r, valid) for g, r in zip(golds, ranks_dx, strict=True)]
+        summary["diagnoses"] = _type_scores([o.doc.gold.diagnoses for o in outcomes], preds_dx, ranks_dx)
+        if dataset.older_edition and summary["diagnoses"]:
+            summary["diagnoses"]["f1_without_edition_alignment"] = round(unaligned, 4)
         if "procedures" in dataset.code_types:
             summary["procedures"] = _type_scores([o.doc.gold.procedures for o in outcomes],
                                                  [o.procedures for o in outcomes], [o.ranked_px for o in outcomes],

@@ -13,16 +13,14 @@ from __future__ import annotations
 import json
 import sys
 from collections import Counter, defaultdict
-from pathlib import Path
-
 from functools import cache
+from pathlib import Path
 
 from chartcoder.codesystems import get_system
 from chartcoder.eval.datasets import read_codiesp
-from chartcoder.stages.en_text import phrase_stems
-from chartcoder.stages.lexicon import lexicon
 from chartcoder.stages.analyze import sentence_bounds
-from chartcoder.stages.en_text import note_tokens, stem, stopwords
+from chartcoder.stages.en_text import note_tokens, phrase_stems, stem, stopwords
+from chartcoder.stages.lexicon import lexicon
 
 OUT = Path(__file__).resolve().parents[1] / "src" / "chartcoder" / "rules" / "en" / "learned_terms.json"
 MIN_DOCS = 3

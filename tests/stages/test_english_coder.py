@@ -62,5 +62,75 @@ def test_no_codable_content_is_said() -> None:
 
 
 def test_large_note_is_coded() -> None:
-    res = code(SAMPLE * 200)
+    res = code(SAMPLE * 60)
     assert "I21.4" in res.diagnoses()
+
+
+def test_a_five_megabyte_note_is_refused_clearly() -> None:
+    with pytest.raises(InputError, match="limit"):
+        code("Hypertension. " * 400_000)
+
+
+@pytest.mark.parametrize(("payload", "message"), [
+    (b"%PDF-1.7\n\x00\x01\x02binary", "binary"),
+    (b"", "empty"),
+    (b"\xff\xfe\xfa\xfb\x80\x81" * 50, "neither UTF-8 nor GB18030"),
+])
+def test_cli_bad_files(tmp_path: Path, payload: bytes, message: str) -> None:
+    from typer.testing import CliRunner
+
+    from chartcoder.cli import app
+
+    f = tmp_path / "note.txt"
+    f.write_bytes(payload)
+    result = CliRunner().invoke(app, ["code", str(f)])
+    assert result.exit_code == 2 and message in result.output
+
+
+def test_cli_reads_a_gb18030_file(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from chartcoder.cli import app
+
+    f = tmp_path / "record.txt"
+    f.write_bytes("出院诊断：1.冠状动脉粥样硬化性心脏病 2.高血压病3级（极高危）\n".encode("gb18030"))
+    result = CliRunner().invoke(app, ["code", str(f), "--json"])
+    assert result.exit_code == 0 and '"I25.103"' in result.output
+
+
+@pytest.mark.parametrize(("note", "expected"), [
+    ("An electrocardiogram was performed.", "4A02X4Z"),                  # see-reference EKG -> Measurement, Cardiac
+    ("Radical cystectomy was performed.", "0TTB0ZZ"),                    # 'radical' chooses Resection over Excision
+    ("Laparoscopic cholecystectomy was performed.", "0FT44ZZ"),          # whole organ: Resection; approach 4
+    ("Testicular ultrasound showed a mass.", "BV44ZZZ"),
+])
+def test_procedure_index_paths(note: str, expected: str) -> None:
+    assert expected in code(note).procedures()
+
+
+def test_pcs_completed_by_defaults_keeps_what_the_text_determines() -> None:
+    res = code("Abdominal CT showed no lesions.")
+    (ct,) = [a for a in res.codes if a.type == "procedure"]
+    assert ct.code == "BW20ZZZ" and ct.determined == "BW20"  # contrast not stated
+    assert res.procedures(as_determined=True) == ["BW20"]
+
+
+def test_list_items_are_not_joined_into_one_term() -> None:
+    res = code("History of obstructive pulmonary disease, hypertension and hypercholesterolemia.")
+    assert "I10" in res.diagnoses() and "I27.20" not in res.diagnoses()
+
+
+def test_see_reference_is_followed() -> None:
+    res = code("He is a smoker of 20 cigarettes a day.")
+    assert any(c.startswith("F17.21") for c in res.diagnoses()), res.diagnoses()
+
+
+def test_no_code_outside_the_edition() -> None:
+    cm, pcs = get_system("icd10cm"), get_system("icd10pcs")
+    folder = Path(__file__).parents[1] / "fixtures" / "codiesp_mini" / "text_files_en"
+    notes = [f.read_text("utf-8") for f in sorted(folder.glob("*.txt"))] + [SAMPLE]
+    for note in filter(str.strip, notes):
+        res = code(note)
+        for a in res.codes:
+            assert (cm if a.system == "icd10cm" else pcs).is_valid(a.code), a.code
+            assert a.verdict.accepted and all(res.text[s.start : s.end] == s.text for s in a.evidence)

@@ -39,7 +39,8 @@ def best_readings(matches: list[tuple[Match, object]],
 
     Readings with the same words and positions but different codes differ only in words the note
     left implied ("Cystectomy" -> Excision / Resection, Bladder): the one whose implied words the
-    sentence supports most wins ("radical" stands for resection); on a tie the higher-ranked one.
+    sentence supports most wins ("partial" stands for excision); on a tie the one that removes the whole
+    body part (Resection), as the procedure name says unless qualified.
     """
     ranked = sorted(matches, key=lambda mt: (-len(mt[0].positions), -len(mt[1].stems),
                                              -SOURCE_RANK.get(mt[1].source, 0), len(mt[1].code)))
@@ -50,7 +51,8 @@ def best_readings(matches: list[tuple[Match, object]],
         for i, (km, kterm) in enumerate(kept):
             kpos = set(km.positions)
             if pos == kpos and set(term.stems) == set(kterm.stems) and term.code != kterm.code:
-                if _implied_support(term, sentence_stems) > _implied_support(kterm, sentence_stems):
+                if (_implied_support(term, sentence_stems), _whole_organ(term)) > \
+                        (_implied_support(kterm, sentence_stems), _whole_organ(kterm)):
                     kept[i] = (m, term)
                 dominated = True
                 break
@@ -61,6 +63,11 @@ def best_readings(matches: list[tuple[Match, object]],
         if not dominated:
             kept.append((m, term))
     return kept
+
+
+def _whole_organ(term: object) -> bool:
+    """An '-ectomy' removes the whole body part unless the note says partial: Resection over Excision."""
+    return "resect" in phrase_stems(term.path)
 
 
 def _implied_support(term: object, sentence_stems: frozenset[str]) -> int:

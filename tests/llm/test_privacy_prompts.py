@@ -92,3 +92,16 @@ def test_prompts_are_not_logged_unless_asked_and_then_deidentified(tmp_path, cap
     logged = " ".join(r.getMessage() for r in caplog.records if r.name == "chartcoder.llm")
     assert "hypertension" in logged
     assert "John Smith" not in logged and "99887766" not in logged
+
+
+def test_eval_with_a_model_reports_model_use(tmp_path):
+    import json
+    from pathlib import Path
+
+    fixtures = Path(__file__).parents[1] / "fixtures" / "codiesp_mini"
+    with ScriptedServer("agree") as url:
+        result = CliRunner().invoke(app, ["eval", "codiesp", str(fixtures), "--llm-url", url, "--json"],
+                                    env={"CHARTCODER_LLM_CACHE": "false"})
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    assert summary["llm"]["calls"] > 0 and summary["llm"]["model_use_rate"] == 1.0

@@ -22,12 +22,13 @@ from chartcoder.codesystems import CodeSystem
 from chartcoder.codesystems.store import cache_dir
 from chartcoder.stages.en_text import Token, phrase_stems
 
-LEXICON_VERSION = "6"
+LEXICON_VERSION = "7"
 NEOPLASM_COLUMNS = {
     "Malignant Primary": "__malignant__",
     "Malignant Secondary": "__secondary__",
     "Ca in situ": "__insitu__",
     "Benign": "__benign__",
+    "Unspecified Behavior": "__unspecified__",
 }
 MAX_ALTERNATIVES = 8
 # Main terms that name an encounter reason or a status, not a condition found in a note.

@@ -52,7 +52,8 @@ def _sentence_stems(state: CaseState, sentence: int) -> set[str]:
 
 
 def _unspecified_rank(code: str, title: str) -> int:
-    t = title.lower()
+    """2: the title says unspecified (beyond 'unspecified behavior'); 1: a .9/.0 residual; 0: specific."""
+    t = title.lower().replace("unspecified behavior", "")
     return 2 if "unspecified" in t else 1 if code.endswith("9") or code.endswith("0") else 0
 
 
@@ -181,6 +182,7 @@ class Verify:
         self._combination_hypertension(live, self.systems["diagnosis"])
         self._excludes1(live, self.systems["diagnosis"])
         self._less_specific(live)
+        self._behaviour_stated(live)
         if state.agents.uses_model:
             self._review(state, [c for c in live if not c.rejected and c.type == "diagnosis"], self.systems["diagnosis"])
         state.candidates = verified + self._use_additional(state, live, self.systems["diagnosis"])
@@ -228,6 +230,18 @@ class Verify:
         for c in dx:
             if c.code[:3] in ("I11", "I12", "I13") and c.code != code and c not in htn:
                 c.rejected = f"replaced by the combination code {code}"
+
+    @staticmethod
+    def _behaviour_stated(cands: list[Candidate]) -> None:
+        """A neoplasm of unspecified behaviour (D49) yields to the same mention's stated behaviour
+        (malignant, benign, in situ): 'malignant renal tumor' is C64, not also D49.5."""
+        for c in cands:
+            if c.rejected or not c.code.startswith("D49"):
+                continue
+            stated = [o for o in cands if o is not c and not o.rejected and o.mention_id == c.mention_id
+                      and o.source == "neoplasm" and not o.code.startswith("D49")]
+            if stated:
+                c.rejected = f"the behaviour is stated ({stated[0].code}): not of unspecified behaviour"
 
     @staticmethod
     def _less_specific(cands: list[Candidate]) -> None:

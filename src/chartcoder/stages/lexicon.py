@@ -22,7 +22,7 @@ from chartcoder.codesystems import CodeSystem
 from chartcoder.codesystems.store import cache_dir
 from chartcoder.stages.en_text import Token, phrase_stems
 
-LEXICON_VERSION = "7"
+LEXICON_VERSION = "8"
 NEOPLASM_COLUMNS = {
     "Malignant Primary": "__malignant__",
     "Malignant Secondary": "__secondary__",
@@ -172,7 +172,9 @@ def _icd10cm_terms(cs: CodeSystem) -> list[Term]:
     terms += _index_terms(cs, "index")
     terms += _neoplasm_terms(cs)
     terms += _learned_terms(procedures=False)
-    return terms
+    # "... presenting with / in diseases classified elsewhere": manifestation codes paired by the
+    # Tabular instructions, not words a note says ("presented with fever" is not R50.81)
+    return [t for t in terms if "classified elsewhere" not in t.path.lower()]
 
 
 def _learned_terms(procedures: bool) -> list[Term]:

@@ -347,7 +347,7 @@ def eval_cmd(
         return
     table = Table("type", "P", "R", "F1 (95% CI)", "MAP", "F1 category", "macro F1", "exact set",
                   title=f"{kind}: {summary['documents']} documents")
-    for ctype in ("diagnoses", "procedures", "names"):
+    for ctype in ("diagnoses", "procedures", "procedures_as_annotated", "names"):
         s = summary.get(ctype)
         if not s:
             continue

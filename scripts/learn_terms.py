@@ -1,7 +1,9 @@
 """Learn English phrase -> code entries from the CodiEsp *train* split (as IAM built its dictionary
 from the training annotations): a stemmed 1-3-word phrase that occurs in at least MIN_DOCS train
-notes and whose notes carry the code at least MIN_PRECISION of the time becomes a lexicon term
-for that code. The gold spans index the Spanish originals, so the association is by document.
+notes, whose notes carry the code at least MIN_PRECISION of the time, and whose words are the code's
+own wording (title, category title, index terms; every word for a diagnosis, one for a PCS code)
+becomes a lexicon term for that code. The gold spans index the Spanish originals, so the
+association is by document.
 
 Writes ``src/chartcoder/rules/en/learned_terms.json``. Never run this on dev or test data.
 
@@ -48,8 +50,7 @@ def code_words(code: str) -> frozenset[str]:
     """Stems of the code's own wording: its title, its category's title, and the book terms that lead to it."""
     cm, pcs = get_system("icd10cm"), get_system("icd10pcs")
     words: set[str] = set()
-    if len(code) == 7 and code[0].isdigit() or code[:1] in "BCDFGHX" and len(code) in (4, 7) and code[1].isalpha() \
-            and not code[1:3].isdigit():
+    if is_pcs(code):
         rows = pcs.conn.execute("SELECT title FROM codes WHERE code LIKE ? LIMIT 50", (code + "%",)).fetchall()
         for (title,) in rows:
             words.update(phrase_stems(title))
@@ -69,15 +70,30 @@ def _terms_by_code(key: int, lex) -> dict[str, list[tuple[str, ...]]]:  # noqa: 
     if key not in _BY_CODE:
         by: dict[str, list[tuple[str, ...]]] = defaultdict(list)
         for t in lex.terms:
-            by[t.code.replace(".", "")[:5] if False else t.code[:5]].append(t.stems)
+            if t.source != "learned":  # the book's wording only, never an earlier run's output
+                by[t.code[:5]].append(t.stems)
         _BY_CODE[key] = by
     return _BY_CODE[key]
 
 
+GENERIC = {"viru", "viral", "lymph", "mass", "pain", "benign", "left", "right", "acut", "chronic", "sever", "diseas",
+           "infect", "lesion", "tumor", "syndrom", "disord"}
+
+
 def related(phrase: tuple[str, ...], code: str) -> bool:
-    """A learned phrase must share a content word with the code's own wording (no chance co-occurrence)."""
+    """A learned phrase must be said in the code's own wording (for diagnoses every word of it: no chance
+    co-occurrence), and not be one generic word ('virus' alone is not HIV)."""
     words = code_words(code)
-    return any(len(w) > 3 and w in words for w in phrase)
+    if len(phrase) == 1 and phrase[0] in GENERIC:
+        return False
+    if is_pcs(code):  # PCS titles are generated axis values: one shared content word is the test
+        return any(len(w) > 3 and w in words for w in phrase)
+    return all(w in words for w in phrase)
+
+
+def is_pcs(code: str) -> bool:
+    """ICD-10-PCS codes (full or partial) have no dot; ICD-10-CM codes of 4+ characters do."""
+    return "." not in code and len(code) in (4, 7)
 
 
 def main() -> None:

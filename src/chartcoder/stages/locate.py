@@ -17,7 +17,7 @@ from chartcoder.stages.en_text import Token, phrase_stems
 from chartcoder.stages.lexicon import Match, lexicon, strip_code
 from chartcoder.types import Candidate, Mention, Span
 
-SOURCE_RANK = {"index": 3, "neoplasm": 3, "inclusion": 2, "tabular": 1, "learned": 0}
+SOURCE_RANK = {"index": 3, "neoplasm": 3, "drug": 3, "inclusion": 2, "tabular": 1, "learned": 0}
 
 
 def evidence_spans(text: str, tokens: list[Token], positions: tuple[int, ...]) -> list[Span]:

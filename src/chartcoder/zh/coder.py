@@ -387,6 +387,8 @@ def _grade(systolic: int) -> int:
 def _refine(items: list[dict], text: str, where: dict[str, tuple[int, int]], cs: CodeSystem) -> list[dict]:
     """The admission diagnosis refined by the course of treatment, as coders do:
 
+    * unstable angina given as the reason for admission (first list item) with a troponin above the
+      reference limit is NSTEMI (急性非ST段抬高型心肌梗死);
     * angina with a coronary angiogram that shows no obstructive stenosis (slow flow, no stenosis)
       is microvascular angina (微血管性心绞痛);
     * hypertension named only in the history is graded by the highest recorded systolic pressure
@@ -401,7 +403,7 @@ def _refine(items: list[dict], text: str, where: dict[str, tuple[int, int]], cs:
     if troponin:
         nstemi = by_name.get("急性非ST段抬高型心肌梗死")
         for i in items:
-            if i["kind"] == "diagnosis" and i["code"].startswith("I20.0") and nstemi:
+            if i["kind"] == "diagnosis" and i["code"].startswith("I20.0") and i.get("item") == 0 and nstemi:
                 i["path"] = i["path"] + [f"refined: unstable angina with raised troponin ('{troponin}') is NSTEMI"]
                 i["code"], i["title"] = nstemi, cs.title(nstemi) or "急性非ST段抬高型心肌梗死"
     elif angio and CLEAN_VESSELS.search(angio.group()) and not OBSTRUCTION.search(angio.group()):

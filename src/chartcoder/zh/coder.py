@@ -205,7 +205,7 @@ def code_chinese(case: Case, agents: Agents | None = None) -> CodingResult:
         by_code[key] = {**f, "kind": kind, "spans": [f["span"]]}
     items = list(by_code.values())
     outputs["ranked"] = [f"{i['code']} {i['title']}" for i in items]
-    items = _refine(items, text, where, dx_cs)
+    items = _merge_same_code(_refine(items, text, where, dx_cs))
     items = _code_also(items, dx_cs)
     validated = _validate(items, dx_cs, rejected)
     calls_before = len(log)
@@ -353,6 +353,19 @@ MAX_PRESSURE = re.compile(r"(收缩压|血压)最高(达|至|为)?\s*(\d{3})")
 HIGH_RISK = ("I20", "I21", "I22", "I25", "I50", "I63", "I64", "I69", "N18", "E11", "E14", "I70")
 
 
+def _merge_same_code(items: list[dict]) -> list[dict]:
+    """One entry per code (a refinement can turn two items into the same code): spans and paths merged."""
+    out: dict[str, dict] = {}
+    for i in items:
+        if i["code"] in out:
+            kept = out[i["code"]]
+            kept["spans"] = kept["spans"] + [s for s in i["spans"] if s not in kept["spans"]]
+            kept["path"] = kept["path"] + [p for p in i["path"] if p not in kept["path"]]
+        else:
+            out[i["code"]] = i
+    return list(out.values())
+
+
 def _code_also(items: list[dict], cs: CodeSystem) -> list[dict]:
     """Dagger codes bring their asterisk (manifestation) code: E11.401† -> G63.2*, placed right after."""
     out, present = [], {i["code"] for i in items}
@@ -385,7 +398,8 @@ def _grade(systolic: int) -> int:
 
 
 def _refine(items: list[dict], text: str, where: dict[str, tuple[int, int]], cs: CodeSystem) -> list[dict]:
-    """The admission diagnosis refined by the course of treatment, as coders do:
+    """The admission diagnosis refined by the course of treatment, as coders do (and the practice
+    defaults of rules/zh/defaults.json: unqualified 糖尿病 in an adult is 2型糖尿病):
 
     * unstable angina given as the reason for admission (first list item) with a troponin above the
       reference limit is NSTEMI (急性非ST段抬高型心肌梗死);
@@ -396,6 +410,11 @@ def _refine(items: list[dict], text: str, where: dict[str, tuple[int, int]], cs:
       (coronary disease, heart failure, stroke, diabetes, CKD, atherosclerosis) is coded, else 高危
       (中国高血压防治指南)."""
     _, by_name = _names(cs.id)
+    for i in items:
+        default = load_rules("zh", "defaults")["defaults"].get(i["code"]) if i["kind"] == "diagnosis" else None
+        if default and not re.search(default["unless"], text) and cs.is_valid(default["code"]):
+            i["path"] = i["path"] + [f"unqualified {i['title']} coded as {cs.title(default['code'])} (practice default)"]
+            i["code"], i["title"] = default["code"], cs.title(default["code"]) or default["code"]
     codes = {i["code"] for i in items}
     course = " ".join(text[a:b] for f, (a, b) in where.items() if f in ("诊疗经过", "手术经过", "病程记录", "手术名称"))
     angio = ANGIOGRAPHY.search(course)

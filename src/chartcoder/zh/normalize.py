@@ -16,15 +16,24 @@ from chartcoder.codesystems.text import to_halfwidth
 from chartcoder.codesystems.tsv import read_tsv
 from chartcoder.rules import load_rules
 
-SPLIT = re.compile(r"(?<![\d.])\d{1,2}\s*[.、．)）](?!\d)\s*|[;；,，、。\n]+|\s{2,}")
+SPLIT = re.compile(r"(?<![\d.])\d{1,2}\s*[.、．)）](?!\d(?![型级期]))\s*|[;；,，、。\n]+|\s{2,}")
 MIN_SCORE = 55.0
 
 
 def split_terms(text: str) -> list[tuple[int, int, str]]:
-    """(start, end, term) of each item of a diagnosis list such as '1.冠心病2.高血压病（3级很高危）'."""
+    """(start, end, term) of each item of a diagnosis list such as '1.冠心病2.高血压病（3级，很高危）';
+    separators inside parentheses belong to the item."""
+    depth, inside = 0, set()
+    for i, ch in enumerate(text):
+        depth += ch in "（(["
+        if depth > 0:
+            inside.add(i)
+        depth = max(0, depth - (ch in "）)]"))
     out = []
     pos = 0
     for m in SPLIT.finditer(text + "\n"):
+        if m.start() in inside:
+            continue
         if m.start() > pos:
             term = text[pos : m.start()].strip()
             if term and not re.fullmatch(r"[\d\s.、]+", term):

@@ -207,7 +207,7 @@ def code_chinese(case: Case, agents: Agents | None = None) -> CodingResult:
     outputs["ranked"] = [f"{i['code']} {i['title']}" for i in items]
     items = _merge_same_code(_refine(items, text, where, dx_cs))
     items = _code_also(items, dx_cs)
-    validated = _validate(items, dx_cs, rejected)
+    validated = _validate(items, dx_cs, rejected, text, where)
     calls_before = len(log)
     validated = _prioritize(validated, text, agents, log)
     outputs["validated"] = [f"{i['code']} {i['title']}" for i in validated]
@@ -497,11 +497,33 @@ def _prioritize(items: list[dict], text: str, agents: Agents, log: list[CallReco
     return [chosen] + [i for i in items if i is not chosen]
 
 
-def _validate(items: list[dict], cs: CodeSystem, rejected: list[Rejected]) -> list[dict]:
+COURSE_FIELDS = ("诊疗经过", "病程记录", "出院情况", "出院医嘱", "手术经过", "影像学意见", "超声提示", "超声印象")
+# Chronic conditions that shape every cardiovascular stay (drugs continued, risk stratified): coded from the
+# admission list without a mention in the course.
+KEEP_WITHOUT_MENTION = ("I10", "I11", "I20", "I21", "I25", "I48", "I49", "I50", "E11", "E78", "I63", "I69", "N18", "Z95")
+
+
+def _managed(item: dict, text: str, course: str) -> bool:
+    """The course names the condition (its standard name, or the words written in the list)."""
+    words = {item["title"]} | {s.text for s in item["spans"]}
+    return any(w and (w in course or re.sub(r"[（(].*", "", w) in course) for w in words)
+
+
+def _validate(items: list[dict], cs: CodeSystem, rejected: list[Rejected], text: str = "",
+              where: dict[str, tuple[int, int]] | None = None) -> list[dict]:
     """Drop duplicates and a less specific code of a category that has a more specific one."""
     keep = []
     listed = [i["code"] for i in items if i["kind"] == "diagnosis" and i["source"] in DIAGNOSIS_LISTS]
+    course = " ".join(text[a:b] for f, (a, b) in where.items() if f in COURSE_FIELDS)
     for i in items:
+        if (i["kind"] == "diagnosis" and i["source"] == "入院诊断" and i.get("item") not in (0, None)
+                and not i["code"].startswith(KEEP_WITHOUT_MENTION) and not _managed(i, text, course)):
+            i["unmanaged"] = True
+    for i in items:
+        if i.get("unmanaged"):
+            rejected.append(Rejected(code=i["code"], system=cs.id, title=i["title"], evidence=i["spans"],
+                                     reason="an admission comorbidity the course never mentions (not managed in this stay)"))
+            continue
         if i["kind"] == "diagnosis" and i["source"] not in DIAGNOSIS_LISTS:
             cat = i["code"][:3]
             others = [c for c in listed if c != i["code"] and c[:3] == cat]

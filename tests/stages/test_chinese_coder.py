@@ -89,3 +89,12 @@ def test_garbage_and_empty_records_give_clear_results() -> None:
     assert res.codes == [] and any("no codable content" in w for w in res.warnings)
     with pytest.raises(InputError):
         _record(出院诊断="   ")
+
+
+def test_admission_comorbidity_never_managed_is_not_coded() -> None:
+    res = _record(入院诊断="1.冠心病 不稳定型心绞痛 2.高血压病3级 3.慢性胃炎 4.颈椎病",
+                  诊疗经过="予抗血小板、降压治疗，予护胃治疗慢性胃炎后好转。")
+    titles = {a.title for a in res.codes}
+    assert "慢性胃炎" in titles and "颈椎病" not in titles
+    assert any(r.title == "颈椎病" and "not managed" in r.reason for r in res.rejected)
+    assert any("入院诊断" in w for w in res.warnings)

@@ -43,11 +43,14 @@ def split_terms(text: str) -> list[tuple[int, int, str]]:
     return out
 
 
-def fold(term: str) -> str:
-    """Half-width, shorthand replaced by book wording."""
+def fold(term: str, learned: bool = False) -> str:
+    """Half-width, shorthand replaced by book wording (curated; plus the table learned from CHIP-CDN,
+    whose targets are Beijing v601 names, when ``learned``)."""
     t = to_halfwidth(term)
-    for short, long in sorted(load_rules("zh", "synonyms").items(), key=lambda kv: -len(kv[0])):
-        if short in t and long not in t:
+    table = dict(load_rules("zh", "learned_synonyms")) if learned else {}
+    table.update(load_rules("zh", "synonyms"))
+    for short, long in sorted(table.items(), key=lambda kv: -len(kv[0])):
+        if not short.startswith("_") and short in t and long not in t:
             t = t.replace(short, long)
     return t
 
@@ -129,7 +132,7 @@ def segment(term: str, cs: CodeSystem) -> tuple[list[tuple[int, int, str, str]],
 
 def standardize(term: str, cs: CodeSystem, k: int = 20) -> list[tuple[str, str, float]]:
     """Ranked (code, standard name, score 0-100) for one term."""
-    q = fold(term)
+    q = fold(term, learned=cs.id == "cn-beijing-v601")
     q_plain = re.sub(r"[（(].*?[)）]", "", q)
     try:
         hits = cs.search(q, k, billable_only=True)

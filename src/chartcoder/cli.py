@@ -308,6 +308,7 @@ def eval_cmd(
     kind: Annotated[str, typer.Argument(help="codiesp, ccl2025, jointcoder-xlsx, chip-cdn or chip2019")],
     path: Annotated[Path, typer.Argument(help="Dataset folder or file.")],
     limit: Annotated[int | None, typer.Option("--limit", min=1, help="Only the first N documents.")] = None,
+    skip: Annotated[int, typer.Option("--skip", min=0, help="Leave out the first N documents (e.g. a training part).")] = 0,
     report: Annotated[Path | None, typer.Option("--report", help="Write report.md, summary.json and plots here.")] = None,
     llm_url: LLMUrlOpt = None,
     llm_model: LLMModelOpt = None,
@@ -334,8 +335,8 @@ def eval_cmd(
         def coder(case):  # noqa: ANN001, ANN202
             return code_case(case, settings)
     with Progress(console=err, transient=True) as bar:
-        task = bar.add_task(f"coding {kind}", total=min(limit or 10**9, len(dataset.documents)))
-        summary, outcomes = evaluate(dataset, limit=limit, coder=coder,
+        task = bar.add_task(f"coding {kind}", total=min(limit or 10**9, max(0, len(dataset.documents) - skip)))
+        summary, outcomes = evaluate(dataset, limit=limit, skip=skip, coder=coder,
                                      progress=lambda i, n: bar.update(task, completed=i))
     if report:
         from chartcoder.eval.report import write_report

@@ -37,13 +37,14 @@ def _ranked(result: CodingResult, ctype: str) -> list[str]:
 
 
 def run_documents(dataset: Dataset, coder: Callable[[Case], CodingResult] | None = None,
-                  namer: Callable[[str], list[str]] | None = None, limit: int | None = None,
+                  namer: Callable[[str], list[str]] | None = None, limit: int | None = None, skip: int = 0,
                   progress: Callable[[int, int], None] | None = None) -> list[DocOutcome]:
     """Code the documents; the coder sees ``Document.case()`` only (never the gold)."""
     from chartcoder.coder import code_case
 
     coder = coder or code_case
-    docs = dataset.documents[:limit] if limit else dataset.documents
+    docs = dataset.documents[skip:]
+    docs = docs[:limit] if limit else docs
     outcomes = []
     for i, doc in enumerate(docs):
         started = time.perf_counter()
@@ -201,10 +202,11 @@ def _gold_on_negated(outcomes: list[DocOutcome]) -> int | None:
     return count if seen else None
 
 
-def evaluate(dataset: Dataset, *, limit: int | None = None, coder: Callable[[Case], CodingResult] | None = None,
+def evaluate(dataset: Dataset, *, limit: int | None = None, skip: int = 0,
+             coder: Callable[[Case], CodingResult] | None = None,
              progress: Callable[[int, int], None] | None = None) -> tuple[dict[str, Any], list[DocOutcome]]:
     """Run and score; returns the summary and the per-document outcomes."""
     started = time.perf_counter()
-    outcomes = run_documents(dataset, coder=coder, limit=limit, progress=progress)
+    outcomes = run_documents(dataset, coder=coder, limit=limit, skip=skip, progress=progress)
     wall = time.perf_counter() - started
     return score(dataset, outcomes, wall), outcomes

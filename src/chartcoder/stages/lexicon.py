@@ -22,7 +22,7 @@ from chartcoder.codesystems import CodeSystem
 from chartcoder.codesystems.store import cache_dir
 from chartcoder.stages.en_text import Token, phrase_stems
 
-LEXICON_VERSION = "9"
+LEXICON_VERSION = "10"
 NEOPLASM_COLUMNS = {
     "Malignant Primary": "__malignant__",
     "Malignant Secondary": "__secondary__",
@@ -274,6 +274,7 @@ def _see_terms(cs: CodeSystem, source: str, alternatives: list[tuple[str, ...]],
     """Follow a see / see also reference: the node's words lead to the target's code, and the
     target's subterms (one level) refine it ("Smoker" -> "Dependence, drug, nicotine", cigarettes)."""
     target = GENERIC_SEE.sub("", target.split(";")[0]).strip(" ,")
+    target = re.sub(r"\s+with qualifier \w+$", "", target)  # "Excision with qualifier Diagnostic" -> Excision
     if not target or target.lower().startswith("table of drugs"):
         return []
     try:
@@ -288,7 +289,9 @@ def _see_terms(cs: CodeSystem, source: str, alternatives: list[tuple[str, ...]],
     if entry.code:
         code = strip_code(entry.code)
         out += [Term(stems, code, source, via) for stems in alternatives if stems]
-    if len(entry.subterm_codes) <= MAX_GRAFTED:
+    # a root operation as the target ("Biopsy -> see Excision with qualifier Diagnostic"): its subterms are
+    # the body parts, all of them apply
+    if len(entry.subterm_codes) <= MAX_GRAFTED or PCS_POINTER.match(entry.path[0]):
         for title, code in entry.subterm_codes.items():
             own = _alternatives(title)[0]
             if not own:

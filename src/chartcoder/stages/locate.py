@@ -65,9 +65,11 @@ def best_readings(matches: list[tuple[Match, object]],
     return kept
 
 
-def _whole_organ(term: object) -> bool:
-    """An '-ectomy' removes the whole body part unless the note says partial: Resection over Excision."""
-    return "resect" in phrase_stems(term.path)
+def _whole_organ(term: object) -> int:
+    """Among root operations the note leaves implied: an '-ectomy' removes the whole body part unless the
+    note says partial (Resection over Excision), and a biopsy is an Excision unless it says otherwise."""
+    stems = phrase_stems(term.path)
+    return 2 if "resect" in stems else 1 if "excis" in stems else 0
 
 
 def _implied_support(term: object, sentence_stems: frozenset[str]) -> int:

@@ -45,6 +45,11 @@ def train_precision(path: str) -> float | None:
     return (correct + 0.5) / (assigned + 1)
 
 
+LYMPH_REGIONS = {"axillari", "cervic", "inguin", "mediastin", "retroperiton", "hilar", "mesenter", "supraclavicular",
+                 "paraaort", "para-aort", "iliac", "submandibular", "laterocerv", "paratrach", "pelvic", "celiac",
+                 "portal", "parotid", "occipit", "neck", "groin", "axilla", "retroperitoneum", "interaortocav"}
+
+
 def _sentence_stems(state: CaseState, sentence: int) -> set[str]:
     tokens = state.scratch["tokens"]
     a, b = state.scratch["sentence_tokens"][sentence]
@@ -184,6 +189,7 @@ class Verify:
         self._less_specific(live)
         self._behaviour_stated(live)
         self._former_smoker(state, live, self.systems["diagnosis"])
+        self._lymph_node_region(state, [c for c in verified if c.type == "diagnosis"], self.systems["diagnosis"])
         if state.agents.uses_model:
             self._review(state, [c for c in live if not c.rejected and c.type == "diagnosis"], self.systems["diagnosis"])
         state.candidates = verified + self._use_additional(state, live, self.systems["diagnosis"])
@@ -231,6 +237,22 @@ class Verify:
         for c in dx:
             if c.code[:3] in ("I11", "I12", "I13") and c.code != code and c not in htn:
                 c.rejected = f"replaced by the combination code {code}"
+
+    @staticmethod
+    def _lymph_node_region(state: CaseState, cands: list[Candidate], cs: CodeSystem) -> None:
+        """Enlarged lymph nodes of a named region are localized (R59.0); of several regions or
+        'generalized', generalized (R59.1); otherwise the index's code stands."""
+        mentions = {m.id: m for m in state.mentions}
+        for c in cands:
+            if c.code not in ("R59.9", "R59.1") or (c.rejected and not c.rejected.startswith("this index")):
+                continue
+            stems = _sentence_stems(state, mentions[c.mention_id].sentence)
+            regions = stems & LYMPH_REGIONS
+            new = "R59.1" if "gener" in stems or len(regions) >= 3 else "R59.0" if regions else None
+            if new and new != c.code:
+                c.rejected = None  # the region, not the index default, decides
+                c.notes_checked.append(f"{c.code} -> {new}: {'generalized' if new == 'R59.1' else 'region named'}")
+                c.code, c.title = new, cs.title(new) or ""
 
     @staticmethod
     def _former_smoker(state: CaseState, cands: list[Candidate], cs: CodeSystem) -> None:

@@ -80,12 +80,19 @@ GENERIC = {"viru", "viral", "lymph", "mass", "pain", "benign", "left", "right", 
            "infect", "lesion", "tumor", "syndrom", "disord"}
 
 
+@cache
+def body_sites() -> frozenset[str]:
+    """Stems of the Neoplasm Table's sites: the anatomical words of the book."""
+    rows = get_system("icd10cm").conn.execute("SELECT title FROM index_terms WHERE source = 'neoplasm'").fetchall()
+    return frozenset(st for (title,) in rows for st in phrase_stems(title.split(",")[0]))
+
+
 def related(phrase: tuple[str, ...], code: str) -> bool:
     """A learned phrase must be said in the code's own wording (for diagnoses every word of it: no chance
     co-occurrence), and not be one generic word ('virus' alone is not HIV)."""
     words = code_words(code)
-    if len(phrase) == 1 and phrase[0] in GENERIC:
-        return False
+    if len(phrase) == 1 and (phrase[0] in GENERIC or phrase[0] in body_sites()):
+        return False  # one generic word, or a body site alone ('appendix' in 'appendectomy'), is no diagnosis
     if is_pcs(code):  # PCS titles are generated axis values: one shared content word is the test
         return any(len(w) > 3 and w in words for w in phrase)
     return all(w in words for w in phrase)

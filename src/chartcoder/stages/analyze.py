@@ -40,6 +40,20 @@ def _context_nlp():  # noqa: ANN202 - spaCy objects
 def find_sections(text: str) -> list[Section]:
     """Headings ("DISCHARGE DIAGNOSES:", "Family history:") split the note into typed sections."""
     kinds = load_rules("en", "sections")
+    heads = headings(text)
+    sections = []
+    if not heads or heads[0][0] > 0:
+        sections.append(Section(name="", kind="other", start=0, end=heads[0][0] if heads else len(text)))
+    for i, (start, _, name) in enumerate(heads):
+        end = heads[i + 1][0] if i + 1 < len(heads) else len(text)
+        sections.append(Section(name=name, kind=kinds.get(name, "other"), start=start, end=end))
+    return sections
+
+
+def headings(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, name) of each section heading; its words name a section, not a condition
+    ("HISTORY OF PRESENT ILLNESS" is not R69)."""
+    kinds = load_rules("en", "sections")
     heads: list[tuple[int, int, str]] = []
     for m in _HEADING.finditer(text):
         name = " ".join(m.group(1).lower().split())
@@ -50,13 +64,7 @@ def find_sections(text: str) -> list[Section]:
         if name in kinds and not any(h[0] == m.start() for h in heads):
             heads.append((m.start(), m.end(), name))
     heads.sort()
-    sections = []
-    if not heads or heads[0][0] > 0:
-        sections.append(Section(name="", kind="other", start=0, end=heads[0][0] if heads else len(text)))
-    for i, (start, _, name) in enumerate(heads):
-        end = heads[i + 1][0] if i + 1 < len(heads) else len(text)
-        sections.append(Section(name=name, kind=kinds.get(name, "other"), start=start, end=end))
-    return sections
+    return heads
 
 
 def sentence_bounds(text: str) -> list[tuple[int, int]]:
@@ -102,8 +110,12 @@ class Analyze:
         state.scratch["sentence_tokens"] = sent_tokens
         matches: dict[str, list[Match]] = {}
         segments = list_segments(text, tokens)
+        kinds = load_rules("en", "sections")
+        spans = [(a, b) for a, b, name in headings(text) if name in kinds]  # "ECG:" names a finding, keep it
+        in_heading = {i for i, t in enumerate(tokens) for a, b in spans if a <= t.start < b}
         for kind, cs in self.systems:
-            matches[kind] = lexicon(cs).match(tokens, sent_tokens, segments=segments)
+            found = lexicon(cs).match(tokens, sent_tokens, segments=segments)
+            matches[kind] = [m for m in found if not in_heading.intersection(m.positions)]
         state.scratch["matches"] = matches
         state.mentions = self._mentions(state, tokens, sent_tokens, matches)
         return state

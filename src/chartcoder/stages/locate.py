@@ -14,7 +14,7 @@ from chartcoder.codesystems import CodeSystem
 from chartcoder.llm.agents import options_for
 from chartcoder.pipeline import CaseState
 from chartcoder.stages.en_text import Token, phrase_stems
-from chartcoder.stages.lexicon import Match, lexicon, strip_code
+from chartcoder.stages.lexicon import PCS_POINTER, Match, lexicon, strip_code
 from chartcoder.types import Candidate, Mention, Span
 
 SOURCE_RANK = {"index": 3, "neoplasm": 3, "drug": 3, "inclusion": 2, "tabular": 1, "learned": 0}
@@ -51,8 +51,8 @@ def best_readings(matches: list[tuple[Match, object]],
         for i, (km, kterm) in enumerate(kept):
             kpos = set(km.positions)
             if pos == kpos and set(term.stems) == set(kterm.stems) and term.code != kterm.code:
-                if (_implied_support(term, sentence_stems), _whole_organ(term)) > \
-                        (_implied_support(kterm, sentence_stems), _whole_organ(kterm)):
+                if (_implied_support(term, sentence_stems), -_pointers(term), _whole_organ(term)) > \
+                        (_implied_support(kterm, sentence_stems), -_pointers(kterm), _whole_organ(kterm)):
                     kept[i] = (m, term)
                 dominated = True
                 break
@@ -63,6 +63,12 @@ def best_readings(matches: list[tuple[Match, object]],
         if not dominated:
             kept.append((m, term))
     return kept
+
+
+def _pointers(term: object) -> int:
+    """How many parts of an index path only point to a table: an explicit path ("Catheterization, Heart")
+    beats one built from pointers ("Catheterization, Insertion of device in, Heart")."""
+    return sum(bool(PCS_POINTER.match(part.split(" →")[0].strip())) for part in term.path.split(", ")[1:])
 
 
 def _whole_organ(term: object) -> int:

@@ -26,6 +26,7 @@ from chartcoder.types import Candidate, Span
 SEVENTH_WORDS = (("sequela", "S"), ("subsequent", "D"))
 MIN_TRAIN_PRECISION = 0.25
 MIN_TRAIN_EVIDENCE = 2
+SIDES = {"left", "right", "bilater"}  # stems of the laterality words in row titles
 
 
 @cache
@@ -132,7 +133,9 @@ def complete_pcs(cs: CodeSystem, prefix: str, stems: set[str], notes: list[str],
     order = "0X3478" if prefix[0] == "0" else "X03478"
     _, pick = min(tied, key=lambda cc: (cc[0], -cc[1][4:].count("Z"), order.find(cc[1][4]) % 10, cc[1]))
     best = ((top,), pick)
-    if len(prefix) <= 3 and (best[0][0] == 0 or len({code[3] for _, code in tied}) > 1):
+    sided = {code: words & SIDES for code, words in row_words}
+    if len(prefix) <= 3 and (best[0][0] == 0 or (len({code[3] for _, code in tied}) > 1
+                                                  and any(sided[code] for _, code in tied))):
         return None  # a table alone is not enough: the body part (and its side) must come from the text
     if determined is not None and len({code[4] for _, code in tied}) > 1 and len(prefix) >= 4:
         determined.append(prefix[:4])

@@ -134,6 +134,42 @@ class IndexEntry:
         return dict(self.__dict__)
 
 
+def index_key(title: str) -> str:
+    """Comparison key for an index title: lower case, single spaces, commas kept."""
+    return " ".join(title.lower().replace(" ,", ",").split())
+
+
+def match_parts(key: str, parts: list[str]) -> tuple[int, int]:
+    """(parts consumed, strength) of an index title against the start of a term path.
+
+    Strength 3: the whole title; 2: one of its comma-separated forms ("Infarct, infarction");
+    1: the path part begins the title at a word boundary ("non-ST elevation" ~ "non-ST elevation (NSTEMI)").
+    """
+    if not parts:
+        return 0, 0
+    flat = " ".join(key.replace(",", " ").split())
+    bare = " ".join(re.sub(r"\([^)]*\)", " ", flat).split())
+    for k in range(len(parts), 0, -1):
+        joined = " ".join(" ".join(parts[:k]).replace(",", " ").split())
+        if joined in (flat, bare):
+            return k, 3
+    alternatives = [a.strip() for a in key.split(",")]
+    if parts[0] in alternatives:
+        return 1, 2
+    if flat.startswith(parts[0] + " ") or flat.startswith(parts[0] + "("):
+        return 1, 1
+    return 0, 0
+
+
+@dataclass
+class IndexTrail:
+    """One walk through an index: the nodes matched, the path parts left over, the last node's children."""
+
+    nodes: list[dict[str, Any]]
+    rest: list[str]
+    children: list[dict[str, Any]]
+
+
 class CodeSystem:
     """A compiled edition in its SQLite store: lookup, hierarchy, notes, search, index."""
 
@@ -274,3 +310,38 @@ class CodeSystem:
     def index_lookup(self, path: str, *, source: str = "index") -> list[IndexEntry]:
         """Walk the Alphabetic Index along a comma-separated term path."""
         raise NotSupportedError(f"{self.id} has no Alphabetic Index")
+
+    def walk_index(self, path: str, *, source: str = "index", example: str = "Infarction, myocardial") -> list[IndexTrail]:
+        """Walk main term -> subterms for a comma-separated path (titles may hold commas too): every main
+        term that matches the first part, followed down by the best-matching subterm at each level."""
+        if not path or not path.strip():
+            raise EmptyQueryError(f"empty index path: give a main term, e.g. '{example}'")
+        parts = [index_key(p) for p in path.split(",") if p.strip()]
+        if not parts:
+            raise EmptyQueryError(f"empty index path: give a main term, e.g. '{example}'")
+        trails = []
+        for node in self._index_nodes(source, None, parts[0][:4]):
+            used, _ = match_parts(node["key"], parts)
+            if not used:
+                continue
+            nodes, rest = [node], parts[used:]
+            while rest:
+                best, best_used, best_strength = None, 0, 0
+                for kid in self._index_nodes(source, nodes[-1]["id"]):
+                    u, st = match_parts(kid["key"], rest)
+                    if (st, u) > (best_strength, best_used):
+                        best, best_used, best_strength = kid, u, st
+                if best is None:
+                    break
+                nodes.append(best)
+                rest = rest[best_used:]
+            trails.append(IndexTrail(nodes, rest, self._index_nodes(source, nodes[-1]["id"])))
+        return trails
+
+    def _index_nodes(self, source: str, parent_id: int | None, prefix: str | None = None) -> list[dict[str, Any]]:
+        if parent_id is None:
+            rows = self.conn.execute("SELECT * FROM index_terms WHERE source = ? AND parent_id IS NULL AND key LIKE ?",
+                                     (source, (prefix or "") + "%"))
+        else:
+            rows = self.conn.execute("SELECT * FROM index_terms WHERE source = ? AND parent_id = ?", (source, parent_id))
+        return [dict(r) for r in rows]

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from lxml import etree
 
-from chartcoder.codesystems.base import CodeSystem, EmptyQueryError, IndexEntry, MalformedCodeError
+from chartcoder.codesystems.base import CodeSystem, IndexEntry, MalformedCodeError, index_key
 from chartcoder.codesystems.store import StoreWriter, data_path
 
 INDEX_FILES = {
@@ -157,33 +157,6 @@ def _split_title(el: etree._Element) -> tuple[str, str | None]:
     return " ".join(main.split()), " ".join(nemods) or None
 
 
-def index_key(title: str) -> str:
-    """Comparison key for an index title: lower case, single spaces, commas kept."""
-    return " ".join(title.lower().replace(" ,", ",").split())
-
-
-def match_parts(key: str, parts: list[str]) -> tuple[int, int]:
-    """(parts consumed, strength) of an index title against the start of a term path.
-
-    Strength 3: the whole title; 2: one of its comma-separated forms ("Infarct, infarction");
-    1: the path part begins the title at a word boundary ("non-ST elevation" ~ "non-ST elevation (NSTEMI)").
-    """
-    if not parts:
-        return 0, 0
-    flat = " ".join(key.replace(",", " ").split())
-    bare = " ".join(re.sub(r"\([^)]*\)", " ", flat).split())
-    for k in range(len(parts), 0, -1):
-        joined = " ".join(" ".join(parts[:k]).replace(",", " ").split())
-        if joined in (flat, bare):
-            return k, 3
-    alternatives = [a.strip() for a in key.split(",")]
-    if parts[0] in alternatives:
-        return 1, 2
-    if flat.startswith(parts[0] + " ") or flat.startswith(parts[0] + "("):
-        return 1, 1
-    return 0, 0
-
-
 def _build_index(w: StoreWriter, source: str, path: Path) -> int:
     with gzip.open(path) as f:
         root = etree.parse(f).getroot()
@@ -249,71 +222,20 @@ class ICD10CM(CodeSystem):
                 return json.loads(note.text)
         return {}
 
-    def _children_nodes(self, source: str, parent_id: int | None) -> list[dict]:
-        if parent_id is None:
-            rows = self.conn.execute("SELECT * FROM index_terms WHERE source = ? AND parent_id IS NULL", (source,))
-        else:
-            rows = self.conn.execute("SELECT * FROM index_terms WHERE source = ? AND parent_id = ?", (source, parent_id))
-        return [dict(r) for r in rows]
-
-    def _main_terms(self, source: str, first: str) -> list[dict]:
-        rows = self.conn.execute(
-            "SELECT * FROM index_terms WHERE source = ? AND parent_id IS NULL AND key LIKE ?",
-            (source, first[:4] + "%"),
-        )
-        return [dict(r) for r in rows]
-
     def index_lookup(self, path: str, *, source: str = "index") -> list[IndexEntry]:
-        """Walk main term -> subterms; commas separate levels, but titles may hold commas too."""
-        if not path or not path.strip():
-            raise EmptyQueryError("empty index path: give a main term, e.g. 'Infarction, myocardial'")
-        parts = [index_key(p) for p in path.split(",") if p.strip()]
-        if not parts:
-            raise EmptyQueryError("empty index path: give a main term, e.g. 'Infarction, myocardial'")
-        candidates = self._main_terms(source, parts[0])
-        results: list[IndexEntry] = []
-        for node in candidates:
-            entry = self._walk(source, node, parts)
-            if entry:
-                results.append(entry)
+        """Walk main term -> subterms; a node without a code inherits the nearest one up the trail."""
+        results = []
+        for walk in self.walk_index(path, source=source):
+            last = walk.nodes[-1]
+            code = last["code"]
+            cells = json.loads(last["cells"]) if last["cells"] else {}
+            if not code and not cells:  # inherit the nearest code up the trail (as the book reads)
+                code = next((n["code"] for n in reversed(walk.nodes) if n["code"]), None)
+            results.append(IndexEntry(
+                source=source, path=[n["title"] for n in walk.nodes],
+                nonessential=[n["nemod"] for n in walk.nodes if n["nemod"]], code=code, see=last["see"],
+                see_also=last["see_also"], use=None, cells=cells, subterms=[k["title"] for k in walk.children],
+                matched_fully=not walk.rest, subterm_codes={k["title"]: k["code"] for k in walk.children if k["code"]},
+            ))
         results.sort(key=lambda e: (not e.matched_fully, -len(e.path)))
         return results[:5]
-
-    def _walk(self, source: str, node: dict, parts: list[str]) -> IndexEntry | None:
-        used, strength = match_parts(node["key"], parts)
-        if not used:
-            return None
-        trail = [node]
-        rest = parts[used:]
-        while rest:
-            best, best_used, best_strength = None, 0, 0
-            for kid in self._children_nodes(source, trail[-1]["id"]):
-                u, st = match_parts(kid["key"], rest)
-                if (st, u) > (best_strength, best_used):
-                    best, best_used, best_strength = kid, u, st
-            if best is None:
-                break
-            trail.append(best)
-            rest = rest[best_used:]
-        last = trail[-1]
-        kids = self._children_nodes(source, last["id"])
-        code = last["code"]
-        cells = json.loads(last["cells"]) if last["cells"] else {}
-        if not code and not cells:  # inherit the nearest code up the trail (as the book reads)
-            for n in reversed(trail):
-                if n["code"]:
-                    code = n["code"]
-                    break
-        return IndexEntry(
-            source=source,
-            path=[n["title"] for n in trail],
-            nonessential=[n["nemod"] for n in trail if n["nemod"]],
-            code=code,
-            see=last["see"],
-            see_also=last["see_also"],
-            use=None,
-            cells=cells,
-            subterms=[k["title"] for k in kids],
-            matched_fully=not rest,
-            subterm_codes={k["title"]: k["code"] for k in kids if k["code"]},
-        )

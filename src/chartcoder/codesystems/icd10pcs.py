@@ -10,8 +10,8 @@ from pathlib import Path
 
 from lxml import etree
 
-from chartcoder.codesystems.base import CodeSystem, EmptyQueryError, IndexEntry, MalformedCodeError
-from chartcoder.codesystems.icd10cm import _split_title, _text, index_key, match_parts
+from chartcoder.codesystems.base import CodeSystem, IndexEntry, MalformedCodeError, index_key
+from chartcoder.codesystems.icd10cm import _split_title, _text
 from chartcoder.codesystems.store import StoreWriter, data_path
 
 FILES = {
@@ -199,36 +199,15 @@ class ICD10PCS(CodeSystem):
 
     def index_lookup(self, path: str, *, source: str = "index") -> list[IndexEntry]:
         """Walk the PCS Index: main term -> subterms, to a table, partial code or a see/use reference."""
-        if not path or not path.strip():
-            raise EmptyQueryError("empty index path: give a main term, e.g. 'Appendectomy'")
-        parts = [index_key(p) for p in path.split(",") if p.strip()]
-        first = self.conn.execute(
-            "SELECT * FROM index_terms WHERE parent_id IS NULL AND key LIKE ?", (parts[0][:4] + "%",)
-        ).fetchall()
         out = []
-        for node in first:
-            node = dict(node)
-            used, _ = match_parts(node["key"], parts)
-            if not used:
-                continue
-            trail, rest = [node], parts[used:]
-            while rest:
-                kids = [dict(r) for r in self.conn.execute("SELECT * FROM index_terms WHERE parent_id = ?",
-                                                           (trail[-1]["id"],))]
-                scored = [(match_parts(k["key"], rest), k) for k in kids]
-                scored = [(m, k) for m, k in scored if m[0]]
-                if not scored:
-                    break
-                (u, _), nxt = max(scored, key=lambda x: (x[0][1], x[0][0]))
-                trail.append(nxt)
-                rest = rest[u:]
-            last = trail[-1]
-            kids = [dict(r) for r in self.conn.execute("SELECT * FROM index_terms WHERE parent_id = ?", (last["id"],))]
+        for walk in self.walk_index(path, source=source, example="Appendectomy"):
+            last, kids = walk.nodes[-1], walk.children
             out.append(IndexEntry(
-                source="index", path=[n["title"] for n in trail], nonessential=[n["nemod"] for n in trail if n["nemod"]],
-                code=last["code"], see=last["see"], see_also=None, use=last["use"], cells={},
+                source="index", path=[n["title"] for n in walk.nodes],
+                nonessential=[n["nemod"] for n in walk.nodes if n["nemod"]], code=last["code"], see=last["see"],
+                see_also=None, use=last["use"], cells={},
                 subterms=[k["title"] + (f" -> {k['code']}" if k["code"] else "") for k in kids],
-                matched_fully=not rest, subterm_codes={k["title"]: k["code"] for k in kids if k["code"]},
+                matched_fully=not walk.rest, subterm_codes={k["title"]: k["code"] for k in kids if k["code"]},
             ))
         out.sort(key=lambda e: (not e.matched_fully, -len(e.path)))
         return out[:5]

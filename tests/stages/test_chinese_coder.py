@@ -98,3 +98,10 @@ def test_admission_comorbidity_never_managed_is_not_coded() -> None:
     assert "慢性胃炎" in titles and "颈椎病" not in titles
     assert any(r.title == "颈椎病" and "not managed" in r.reason for r in res.rejected)
     assert any("入院诊断" in w for w in res.warnings)
+
+
+def test_procedure_name_variants_seen_in_training_are_normalized() -> None:
+    from chartcoder.zh.normalize import normalize_names
+
+    assert normalize_names("横结肠造口还纳术", "chip2019") == ["横结肠造口闭合术"]          # a train pair
+    assert normalize_names("横结肠造口还纳手术", "chip2019") == ["横结肠造口闭合术"]        # nearly the same text

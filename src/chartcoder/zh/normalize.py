@@ -155,10 +155,40 @@ def _chip2019_names() -> dict[str, str]:
     return {r["code"].upper(): r["name"] for r in read_tsv(data_path("cn_icd9cm3_chip2019.tsv.gz"))}
 
 
+VARIANT_MIN_SIMILARITY = 90
+
+
+@cache
+def _variants() -> tuple[list[str], list[list[str]]]:
+    """Raw procedure names and their standard names from the CHIP2019 train split (rules/zh/README)."""
+    import gzip
+    from importlib import resources
+
+    raw, std = [], []
+    with resources.files("chartcoder.rules").joinpath("zh", "chip2019_train_variants.tsv.gz").open("rb") as fh:
+        for line in gzip.decompress(fh.read()).decode("utf-8").splitlines()[1:]:
+            a, _, b = line.partition("\t")
+            raw.append(to_halfwidth(a))
+            std.append([n for n in b.split("##") if n])
+    return raw, std
+
+
+def _known_variant(text: str) -> list[str]:
+    """The standard names of the most similar raw name seen in training, when it is nearly the same text."""
+    from rapidfuzz import process
+
+    raw, std = _variants()
+    hit = process.extractOne(to_halfwidth(text), raw, scorer=fuzz.ratio, score_cutoff=VARIANT_MIN_SIMILARITY)
+    return std[hit[2]] if hit else []
+
+
 def normalize_names(text: str, system: str) -> list[str]:
     """Standard names for a raw string (CHIP-CDN: Beijing v601; CHIP2019: the ICD-9-CM-3 list)."""
     names: list[str] = []
     if system == "chip2019":
+        known = _known_variant(text)
+        if known:
+            return known
         cs = get_system("cn-clinical-px")
         chip = _chip2019_names()
         for _, _, term in split_terms(text) or [(0, len(text), text)]:

@@ -146,3 +146,9 @@ def test_table_of_drugs_by_use(note: str, expected: set[str]) -> None:
     res = code(note)
     assert expected <= set(res.diagnoses()), res.diagnoses()
     assert any("[" in p for a in res.codes if a.code in expected for p in a.path)
+
+
+def test_bmi_is_coded_only_with_a_weight_diagnosis_in_adults() -> None:
+    assert {"E66.01", "Z68.41"} <= set(code("A 53-year-old woman with morbid obesity, body mass index 41 kg/m2.").diagnoses())
+    assert not any(c.startswith("Z68") for c in code("BMI 22. Essential hypertension.").diagnoses())
+    assert not any(c.startswith("Z68") for c in code("A 12-year-old boy with obesity, BMI 31.").diagnoses())

@@ -51,6 +51,11 @@ LYMPH_REGIONS = {"axillari", "cervic", "inguin", "mediastin", "retroperiton", "h
                  "portal", "parotid", "occipit", "neck", "groin", "axilla", "retroperitoneum", "interaortocav"}
 
 
+BMI_VALUE = re.compile(r"(BMI|body mass index)\D{0,25}?(\d{2}(?:[.,]\d)?)", re.I)
+BMI_DIAGNOSES = ("E66", "R63.6", "E40", "E41", "E42", "E43", "E44", "E45", "E46", "R63.4")
+ADOLESCENT = re.compile(r"\b(1[0-9]|[1-9])[- ]year[- ]old\b|\b(child|infant|boy|girl|adolescent)\b", re.I)
+
+
 def _sentence_stems(state: CaseState, sentence: int) -> set[str]:
     tokens = state.scratch["tokens"]
     a, b = state.scratch["sentence_tokens"][sentence]
@@ -195,8 +200,28 @@ class Verify:
         self._lymph_node_region(state, [c for c in verified if c.type == "diagnosis"], self.systems["diagnosis"])
         if state.agents.uses_model:
             self._review(state, [c for c in live if not c.rejected and c.type == "diagnosis"], self.systems["diagnosis"])
-        state.candidates = verified + self._use_additional(state, live, self.systems["diagnosis"])
+        state.candidates = verified + self._use_additional(state, live, self.systems["diagnosis"]) + \
+            self._bmi(state, live, self.systems["diagnosis"])
         return state
+
+    @staticmethod
+    def _bmi(state: CaseState, cands: list[Candidate], cs: CodeSystem) -> list[Candidate]:
+        """Body mass index Z68.- from the value written, reported only with an associated weight diagnosis
+        (obesity, overweight, underweight, malnutrition: guideline I.B.14) and for adults."""
+        weight = [c for c in cands if not c.rejected and c.code.startswith(BMI_DIAGNOSES)]
+        m = BMI_VALUE.search(state.text)
+        if not weight or not m or ADOLESCENT.search(state.text):
+            return []
+        value = float(m.group(2).replace(",", "."))
+        code = ("Z68.1" if value < 20 else f"Z68.{int(value)}" if value < 40 else "Z68.41" if value < 45
+                else "Z68.42" if value < 50 else "Z68.43" if value < 60 else "Z68.44" if value < 70 else "Z68.45")
+        if not cs.is_valid(code):
+            return []
+        span = Span(start=m.start(), end=m.end(), text=m.group())
+        weight[0].notes_checked.append(f"BMI {value:g} reported with {weight[0].code}: {code}")
+        return [Candidate(code=code, system=cs.id, type="diagnosis", mention_id=weight[0].mention_id, evidence=[span],
+                          path=[f"BMI value '{m.group()}' with {weight[0].code}"], source="instruction", score=0.7,
+                          title=cs.title(code) or "", notes_checked=["guideline I.B.14: BMI with an associated diagnosis"])]
 
     @staticmethod
     def _review(state: CaseState, cands: list[Candidate], cs: CodeSystem) -> None:

@@ -1,7 +1,8 @@
 """A scripted OpenAI-compatible server on loopback for the model failure modes.
 
 ``behaviour`` decides each reply: "agree" answers every schema with the first option and a
-quote taken from the prompt (a well-behaved model), "bad_quote" cites words not in the text,
+quote taken from the prompt (a well-behaved model), "affirm" also reads every qualified mention as
+present, "bad_quote" cites words not in the text,
 "sleep" never answers in time, "http500", "junk" (not JSON), "wrong_schema" (JSON of another
 shape), "slow_stream" (valid JSON dribbled one byte at a time, slower than the timeout).
 """
@@ -15,7 +16,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
-def _answer_for(schema: dict, user: str, bad_quote: bool) -> dict:
+def _answer_for(schema: dict, user: str, bad_quote: bool, affirm: bool = False) -> dict:
     """A valid answer to one of ChartCoder's answer schemas, built from the prompt."""
     props = schema.get("properties", {})
     defs = schema.get("$defs", {})
@@ -30,6 +31,11 @@ def _answer_for(schema: dict, user: str, bad_quote: bool) -> dict:
     if "principal" in props:
         enum = props["principal"]["enum"]
         return {"principal": enum[-1], "reason": "scripted"}
+    if "status" in props:
+        letters = props["status"]["enum"]
+        if affirm:  # a reader that finds the condition present
+            letters = [m.group(1) for m in re.finditer(r"^([A-Z])\. affirmed", user, re.M)] or letters
+        return {"status": letters[0], "evidence": quote}
     if "option" in props:
         return {"option": props["option"].get("enum", ["A"])[0], "evidence": quote}
     return {}
@@ -66,7 +72,8 @@ class ScriptedServer:
                     content = json.dumps({"codes": ["I10"]})
                 else:
                     schema = body["response_format"]["json_schema"]["schema"]
-                    content = json.dumps(_answer_for(schema, body["messages"][-1]["content"], b == "bad_quote"))
+                    content = json.dumps(_answer_for(schema, body["messages"][-1]["content"], b == "bad_quote",
+                                                     b == "affirm"))
                 reply = json.dumps({"choices": [{"message": {"role": "assistant", "content": content}}],
                                     "usage": {"prompt_tokens": 10, "completion_tokens": 5}}).encode()
                 if b == "slow_stream":

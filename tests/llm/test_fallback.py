@@ -131,3 +131,14 @@ def test_chinese_record_with_the_model(tmp_path):
     with ScriptedServer("junk") as url:
         fallback = code_case(Case(fields=record, lang="zh"), settings(url, tmp_path, cache=False))
     assert fallback.llm.model_used == 0 and fallback.codes
+
+
+def test_the_assertion_agent_can_overrule_a_context_rule(tmp_path):
+    note = "DIAGNOSES:\nAngina pectoris with chest discomfort prophylaxis.\n"  # ConText: 'prophylaxis' negates backwards
+    assert "I20.9" not in code(note).diagnoses()
+    with ScriptedServer("affirm") as url:
+        result = code(note, llm=settings(url, tmp_path))
+    analyze = next(t for t in result.trace if t.stage == "analyze")
+    assert analyze.mode == "llm" and analyze.llm_used > 0
+    assert "I20.9" in result.diagnoses()
+    assert_valid_and_evidenced(result)

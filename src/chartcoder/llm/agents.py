@@ -6,6 +6,7 @@ enum) or none, and its evidence quotes must be found in the text, otherwise the 
 to the rules and the reason is recorded. The audit still has the last word on every code.
 
 Decisions:
+* ``assertion`` (analyze): whether a mention ConText qualified is negated, uncertain, historical…;
 * ``select`` (locate): which of a mention's candidates the sentence supports;
 * ``review`` (verify): which verified codes the tabular instructions rule out;
 * ``principal`` (assign / prioritize): which diagnosis is principal;
@@ -103,6 +104,9 @@ class RuleAgent:
     def principal(self, note: str, options: list[Option], lang: str = "en") -> Decision:
         return Decision(keys=[options[0].key] if options else [])
 
+    def assertion(self, sentence: str, mention: str, options: list[Option], lang: str = "en") -> Decision:
+        return Decision(keys=[options[0].key] if options else [])
+
     def standardize(self, term: str, field_name: str, options: list[Option], lang: str = "zh") -> Decision:
         return Decision(keys=[options[0].key] if options else [])
 
@@ -155,6 +159,15 @@ class ModelAgent:
         answer = _answer_model("Principal", {"principal": (Literal[keys], ...), "reason": _str(160)})
         parsed = self._ask(lang, "principal", answer, note=note[:MAX_NOTE_CHARS], options=_listing(options))
         return Decision(keys=[parsed.principal], reasons={parsed.principal: parsed.reason}, mode="llm")
+
+    def assertion(self, sentence: str, mention: str, options: list[Option], lang: str = "en") -> Decision:
+        keys = tuple(o.key for o in options)
+        answer = _answer_model("Assertion", {"status": (Literal[keys], ...), "evidence": _str(200)})
+        parsed = self._ask(lang, "assert", answer, sentence=sentence, mention=mention, options=_listing(options))
+        where = find_quote(sentence, parsed.evidence) if len(parsed.evidence.strip()) >= MIN_QUOTE else None
+        if where is None:
+            raise LLMError("evidence", f"quote {parsed.evidence[:60]!r} is not in the sentence")
+        return Decision(keys=[parsed.status], evidence={parsed.status: where}, mode="llm")
 
     def standardize(self, term: str, field_name: str, options: list[Option], lang: str = "zh") -> Decision:
         keys = tuple(o.key for o in options) + ("none",)

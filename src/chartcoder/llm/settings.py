@@ -12,7 +12,7 @@ from platformdirs import user_cache_dir, user_config_dir
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-STAGES = ("locate", "verify", "assign", "standardize", "prioritize")
+STAGES = ("analyze", "locate", "verify", "assign", "standardize", "prioritize")
 
 
 def config_path() -> Path:

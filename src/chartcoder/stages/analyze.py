@@ -7,6 +7,7 @@ from functools import cache
 from typing import ClassVar
 
 from chartcoder.codesystems import CodeSystem
+from chartcoder.llm.agents import options_for
 from chartcoder.pipeline import CaseState
 from chartcoder.rules import load_rules
 from chartcoder.stages.en_text import note_tokens
@@ -67,6 +68,13 @@ def headings(text: str) -> list[tuple[int, int, str]]:
     return heads
 
 
+def sentence_span(state: CaseState, sentence: int) -> tuple[int, int]:
+    """Character range of a mention's sentence (``Mention.sentence`` numbers the sentences with tokens)."""
+    tokens = state.scratch["tokens"]
+    first, end = state.scratch["sentence_tokens"][sentence]
+    return tokens[first].start, tokens[end - 1].end
+
+
 def sentence_bounds(text: str) -> list[tuple[int, int]]:
     """Character ranges of sentences; list items and headings end a sentence at the line break."""
     bounds: list[tuple[int, int]] = []
@@ -120,6 +128,20 @@ class Analyze:
         state.mentions = self._mentions(state, tokens, sent_tokens, matches)
         return state
 
+    @staticmethod
+    def _second_reading(state: CaseState, sentence: int, mention: str, current: Assertion) -> Assertion:
+        """ConText qualified the mention: the assertion agent (model, else rules) reads the sentence again."""
+        a, b = sentence_span(state, sentence)
+        flags = [f for f, on in current.model_dump().items() if on]
+        statuses = list(dict.fromkeys(flags + ["affirmed", "negated", "uncertain", "historical", "family", "hypothetical"]))
+        options = options_for([(status, status) for status in statuses])
+        decision = state.agents.decide("analyze", "assertion", state.llm_log, sentence=state.text[a:b], mention=mention,
+                                       options=options)
+        if decision.mode != "llm":
+            return current
+        status = next(o.code for o in options if o.key in decision.keys)
+        return Assertion(**({status: True} if status != "affirmed" else {}))
+
     def _mentions(self, state: CaseState, tokens, sent_tokens, matches) -> list[Mention]:  # noqa: ANN001
         text = state.text
         sent_of = {}
@@ -164,6 +186,8 @@ class Analyze:
             section = next((s for s in state.sections if s.start <= start < s.end), None)
             if section is not None and section.kind == "family_history":
                 assertion.family = True
+            if state.agents.uses_model and any(assertion.model_dump().values()):
+                assertion = self._second_reading(state, sent_of[lo], text[start:end], assertion)
             mentions.append(Mention(id=mid, text=text[start:end], span=Span(start=start, end=end, text=text[start:end]),
                                     section=section.kind if section else "other", sentence=sent_of[lo],
                                     type=kind, assertion=assertion))

@@ -13,6 +13,7 @@ from typing import ClassVar
 from chartcoder.codesystems import CodeSystem
 from chartcoder.llm.agents import options_for
 from chartcoder.pipeline import CaseState
+from chartcoder.stages.analyze import sentence_span
 from chartcoder.stages.en_text import Token, phrase_stems
 from chartcoder.stages.lexicon import PCS_POINTER, Match, lexicon, strip_code
 from chartcoder.types import Candidate, Mention, Span
@@ -128,7 +129,7 @@ class Locate:
         codes = list(dict.fromkeys(c.code for c in found))
         labels = {c.code: f"{cs.title(c.code) or ''} (found by {c.path[0]})" for c in found}
         options = options_for([(code, labels[code]) for code in codes])
-        start, end = state.sentences[mention.sentence] if mention.sentence < len(state.sentences) else (0, len(state.text))
+        start, end = sentence_span(state, mention.sentence)
         sentence = state.text[start:end]
         decision = state.agents.decide("locate", "select", state.llm_log, sentence=sentence, mention=mention.text,
                                        options=options)

@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
 
-from chartcoder.llm.agents import Agents, CallRecord
+from chartcoder.llm.agents import Agents, CallRecord, summarize
 from chartcoder.types import Candidate, Case, Mention, Rejected, Section, StageTrace
 
 
@@ -82,11 +82,8 @@ class Pipeline:
 
 def stage_trace(name: str, calls: list[CallRecord], seconds: float) -> StageTrace:
     """A stage's trace entry: 'llm' when the model made any of its decisions, fallbacks by reason."""
-    used = sum(c.mode == "llm" for c in calls)
-    fallbacks: dict[str, int] = {}
-    for c in calls:
-        if c.fallback_reason:
-            fallbacks[c.fallback_reason] = fallbacks.get(c.fallback_reason, 0) + 1
+    usage = summarize(calls)
+    fallbacks, used = usage["fallback_reasons"], usage["model_used"]
     return StageTrace(stage=name, mode="llm" if used else "rules", ms=round(seconds * 1000, 2), llm_calls=len(calls),
                       llm_used=used, fallbacks=fallbacks,
                       fallback_reason=next(iter(fallbacks)) if fallbacks and not used else None)

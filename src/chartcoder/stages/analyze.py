@@ -38,10 +38,10 @@ def _context_nlp():  # noqa: ANN202 - spaCy objects
     return nlp, ctx
 
 
-def find_sections(text: str) -> list[Section]:
+def find_sections(text: str, heads: list[tuple[int, int, str]] | None = None) -> list[Section]:
     """Headings ("DISCHARGE DIAGNOSES:", "Family history:") split the note into typed sections."""
     kinds = load_rules("en", "sections")
-    heads = headings(text)
+    heads = headings(text) if heads is None else heads
     sections = []
     if not heads or heads[0][0] > 0:
         sections.append(Section(name="", kind="other", start=0, end=heads[0][0] if heads else len(text)))
@@ -100,7 +100,8 @@ class Analyze:
 
     def __call__(self, state: CaseState) -> CaseState:
         text = state.text
-        state.sections = find_sections(text)
+        heads = headings(text)
+        state.sections = find_sections(text, heads)
         tokens = note_tokens(text)
         sent_chars = sentence_bounds(text)
         sent_tokens: list[tuple[int, int]] = []
@@ -119,7 +120,7 @@ class Analyze:
         matches: dict[str, list[Match]] = {}
         segments = list_segments(text, tokens)
         kinds = load_rules("en", "sections")
-        spans = [(a, b) for a, b, name in headings(text) if name in kinds]  # "ECG:" names a finding, keep it
+        spans = [(a, b) for a, b, name in heads if name in kinds]  # "ECG:" names a finding, keep it
         in_heading = {i for i, t in enumerate(tokens) for a, b in spans if a <= t.start < b}
         for kind, cs in self.systems:
             found = lexicon(cs).match(tokens, sent_tokens, segments=segments)

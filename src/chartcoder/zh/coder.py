@@ -30,7 +30,7 @@ from chartcoder.types import (
     Span,
     StageTrace,
 )
-from chartcoder.zh.normalize import MIN_SCORE, _names, segment, split_terms, standardize
+from chartcoder.zh.normalize import MIN_SCORE, segment, split_terms, standard_names, standardize
 
 FIELD_ORDER = ("主诉", "现病史", "既往史", "个人史", "婚姻史", "家族史", "入院情况", "入院诊断", "诊疗经过", "病程记录",
                "手术名称", "手术经过", "影像学意见", "超声提示", "超声印象", "出院情况", "出院诊断", "出院医嘱")
@@ -45,11 +45,15 @@ ACUTE_RANKS = 7  # the first seven precedence entries (MI, acute heart failure, 
 HEADING = re.compile(r"(?m)^\s*【?(" + "|".join(FIELD_ORDER) + r")】?\s*[:：]")
 
 
-def record_text(case: Case) -> tuple[str, dict[str, tuple[int, int]]]:
-    """One text for the record (traditional characters converted to simplified), and where each field sits."""
+def record_text(case: Case) -> tuple[str, dict[str, tuple[int, int]], bool]:
+    """One text for the record (traditional characters converted to simplified), where each field sits,
+    and whether the conversion changed anything."""
     fields = {simplified(k): simplified(str(v)) for k, v in case.fields.items()}
+    converted = fields != {k: str(v) for k, v in case.fields.items()}
     if not fields and case.text:
-        fields = split_free_text(simplified(case.text))
+        free = simplified(case.text)
+        converted = free != case.text
+        fields = split_free_text(free)
     parts, where, pos = [], {}, 0
     for name in sorted(fields, key=lambda f: FIELD_ORDER.index(f) if f in FIELD_ORDER else 99):
         value = str(fields[name]).strip()
@@ -59,7 +63,7 @@ def record_text(case: Case) -> tuple[str, dict[str, tuple[int, int]]]:
         where[name] = (pos + len(head), pos + len(head) + len(value))
         parts.append(head + value)
         pos += len(head) + len(value) + 1
-    return "\n".join(parts), where
+    return "\n".join(parts), where, converted
 
 
 def simplified(value: str) -> str:
@@ -103,13 +107,11 @@ def code_chinese(case: Case, agents: Agents | None = None) -> CodingResult:
     """Code a Chinese inpatient record into national clinical 2.0 diagnoses and 3.0 procedures."""
     agents = agents or Agents()
     log: list[CallRecord] = []
-    text, where = record_text(case)
+    text, where, converted = record_text(case)
     if not text.strip():
         raise InputError("the record is empty: no field holds text")
-    if any(simplified(v) != v for v in [*case.fields.values(), case.text] if isinstance(v, str)):
-        warnings_pre = ["traditional characters were converted to simplified; evidence offsets index the converted text"]
-    else:
-        warnings_pre = []
+    warnings_pre = ["traditional characters were converted to simplified; evidence offsets index the converted text"
+                    ] if converted else []
     dx_cs, px_cs = get_system("cn-clinical-dx"), get_system("cn-clinical-px")
     trace: list[StageTrace] = []
     warnings: list[str] = warnings_pre
@@ -320,7 +322,7 @@ def _sentence(text: str, pos: int) -> str:
 def _findings(text: str, where: dict[str, tuple[int, int]], cs: CodeSystem, mentions: list[Mention],
               rejected: list[Rejected]) -> list[dict]:
     """Conditions read from test results by the curated findings table (rules/zh/findings.json)."""
-    _, by_name = _names(cs.id)
+    _, by_name = standard_names(cs.id)
     out = []
     for entry in load_rules("zh", "findings")["findings"]:
         code = by_name.get(entry["name"])
@@ -409,9 +411,10 @@ def _refine(items: list[dict], text: str, where: dict[str, tuple[int, int]], cs:
       (>=180: grade 3, >=160: 2, else 1) and stratified 极高危 when a clinical complication
       (coronary disease, heart failure, stroke, diabetes, CKD, atherosclerosis) is coded, else 高危
       (中国高血压防治指南)."""
-    _, by_name = _names(cs.id)
+    _, by_name = standard_names(cs.id)
+    defaults = load_rules("zh", "defaults")["defaults"]
     for i in items:
-        default = load_rules("zh", "defaults")["defaults"].get(i["code"]) if i["kind"] == "diagnosis" else None
+        default = defaults.get(i["code"]) if i["kind"] == "diagnosis" else None
         if default and not re.search(default["unless"], text) and cs.is_valid(default["code"]):
             i["path"] = i["path"] + [f"unqualified {i['title']} coded as {cs.title(default['code'])} (practice default)"]
             i["code"], i["title"] = default["code"], cs.title(default["code"]) or default["code"]
@@ -442,7 +445,7 @@ def _refine(items: list[dict], text: str, where: dict[str, tuple[int, int]], cs:
         name = f"高血压病{grade}级({risk})"
         if by_name.get(name) and by_name[name] != i["code"]:
             i["path"] = i["path"] + [f"graded {grade} by the highest recorded pressure / stratified {risk}"]
-            i["code"], i["title"] = by_name[name], get_system(cs.id).title(by_name[name]) or name
+            i["code"], i["title"] = by_name[name], cs.title(by_name[name]) or name
     if not any(c.startswith("I10") for c in codes):
         history = [(f, text[a:b], a) for f, (a, b) in where.items() if f in ("既往史", "现病史", "入院情况")]
         for field, chunk, offset in history:

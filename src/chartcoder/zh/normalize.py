@@ -86,7 +86,7 @@ def fold_with_map(text: str) -> tuple[str, list[int]]:
 
 
 @cache
-def _names(system_id: str) -> tuple[ahocorasick.Automaton, dict[str, str]]:
+def standard_names(system_id: str) -> tuple[ahocorasick.Automaton, dict[str, str]]:
     """Every standard name (two characters or more) of an edition, for literal segmentation."""
     auto = ahocorasick.Automaton()
     by_name: dict[str, str] = {}
@@ -105,7 +105,7 @@ def segment(term: str, cs: CodeSystem) -> tuple[list[tuple[int, int, str, str]],
     hypertension grade and risk read into the extension that says so; and the share of the item covered.
     Offsets index ``term``."""
     folded, where = fold_with_map(term)
-    auto, by_name = _names(cs.id)
+    auto, by_name = standard_names(cs.id)
     pieces: list[tuple[int, int, str, str]] = []
     for m in HYPERTENSION.finditer(folded):
         grade, risk = _GRADE[m.group(1)], (m.group(2) or "").replace("很高危", "极高危")

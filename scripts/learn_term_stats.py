@@ -26,9 +26,9 @@ def main() -> None:
     if split.name != "train":
         raise SystemExit("learn only from the train split")
     OUT.write_text(json.dumps({"_about": "empty while learning"}), "utf-8")
-    from chartcoder.stages import verify
+    from chartcoder.stages import learned
 
-    verify.term_stats.cache_clear()
+    learned.term_stats.cache_clear()
     dataset = read_codiesp(split)
     valid = get_system("icd10cm").is_valid
     stats: dict[str, list[int]] = defaultdict(lambda: [0, 0])

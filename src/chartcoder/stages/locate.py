@@ -15,9 +15,11 @@ from chartcoder.llm.agents import options_for
 from chartcoder.pipeline import CaseState
 from chartcoder.stages.analyze import sentence_span
 from chartcoder.stages.en_text import Token, phrase_stems
+from chartcoder.stages.learned import train_precision, usually_wrong
 from chartcoder.stages.lexicon import PCS_POINTER, Match, lexicon, strip_code
 from chartcoder.types import Candidate, Mention, Span
 
+FALLBACK_PRECISION = 0.4
 SOURCE_RANK = {"index": 3, "neoplasm": 3, "drug": 3, "inclusion": 2, "tabular": 1, "learned": 0}
 
 
@@ -108,7 +110,18 @@ class Locate:
             found = []
             a, b = state.scratch["sentence_tokens"][mention.sentence]
             sentence_stems = frozenset(st for t in tokens[a:b] for st in t.stems)
-            for m, term in best_readings(per_mention.get(mention.id, []), sentence_stems):
+            readings = per_mention.get(mention.id, [])
+            # a reading whose path was usually wrong on the training notes is set aside before the most
+            # specific reading is chosen, so it does not hide the reading it would have dominated
+            wrong = {id(term): usually_wrong(f"{term.source}: {term.path}") for _, term in readings}
+            first = best_readings(readings, sentence_stems)
+            set_aside = [r for r in first if wrong[id(r[1])]]
+            kept = [r for r in first if not wrong[id(r[1])]]
+            if set_aside:
+                seen = {id(r[1]) for r in kept}
+                kept += [r for r in best_readings([r for r in readings if not wrong[id(r[1])]], sentence_stems)
+                         if id(r[1]) not in seen and (train_precision(f"{r[1].source}: {r[1].path}") or 0) >= FALLBACK_PRECISION]
+            for m, term in kept + set_aside:
                 cs = self.systems[mention.type]
                 code = strip_code(term.code)
                 score = min(1.0, 0.45 + 0.12 * len(term.stems) + 0.05 * SOURCE_RANK.get(term.source, 0))
@@ -116,9 +129,11 @@ class Locate:
                     code=code, system=cs.id, type=mention.type, mention_id=mention.id,
                     evidence=evidence_spans(state.text, tokens, m.positions),
                     path=[f"{term.source}: {term.path}"], source=term.source, score=round(score, 3),
+                    rejected=wrong[id(term)],
                 ))
-            if found and state.agents.uses_model:
-                self._select(state, mention, found)
+            live = [c for c in found if not c.rejected]
+            if live and state.agents.uses_model:
+                self._select(state, mention, live)
             candidates += found
         state.candidates = candidates
         return state

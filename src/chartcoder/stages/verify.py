@@ -13,37 +13,17 @@
 from __future__ import annotations
 
 import re
-from functools import cache
 from typing import ClassVar
 
 from chartcoder.codesystems import CodeSystem
 from chartcoder.llm.agents import options_for
 from chartcoder.pipeline import CaseState
-from chartcoder.rules import load_rules
 from chartcoder.stages.en_text import phrase_stems
+from chartcoder.stages.learned import train_precision
 from chartcoder.types import Candidate, Span
 
 SEVENTH_WORDS = (("sequela", "S"), ("subsequent", "D"))
-MIN_TRAIN_PRECISION = 0.25
-MIN_TRAIN_EVIDENCE = 2
 SIDES = {"left", "right", "bilater"}  # stems of the laterality words in row titles
-
-
-@cache
-def term_stats() -> dict[str, list[int]]:
-    """Path -> [assigned, correct] learned on the CodiEsp train split (empty when absent)."""
-    try:
-        return load_rules("en", "term_stats")
-    except FileNotFoundError:
-        return {}
-
-
-def train_precision(path: str) -> float | None:
-    """Smoothed share of train assignments by this path that were right, or None if rarely seen."""
-    assigned, correct = term_stats().get(path, (0, 0))
-    if assigned < MIN_TRAIN_EVIDENCE:
-        return None
-    return (correct + 0.5) / (assigned + 1)
 
 
 LYMPH_REGIONS = {"axillari", "cervic", "inguin", "mediastin", "retroperiton", "hilar", "mesenter", "supraclavicular",
@@ -168,10 +148,9 @@ class Verify:
             learned = train_precision(cand.path[0])
             if learned is not None:
                 cand.score = round(0.5 * cand.score + 0.5 * learned, 3)
-                if learned < MIN_TRAIN_PRECISION:
-                    cand.rejected = f"this index/tabular path was usually wrong on the training notes ({learned:.2f})"
-                    verified.append(cand)
-                    continue
+            if cand.rejected:  # set aside at locate (a usually wrong path, or by the selection agent)
+                verified.append(cand)
+                continue
             stems = _sentence_stems(state, mentions[cand.mention_id].sentence)
             notes: list[str] = []
             determined: list[str] = []
@@ -308,13 +287,15 @@ class Verify:
 
     @staticmethod
     def _less_specific(cands: list[Candidate]) -> None:
-        """Drop an unspecified / 'without complications' code when its category has a specific one."""
+        """Drop an unspecified / 'without complications' code when a specific sibling (a code under the
+        same parent: R59.0 for R59.9, not nausea R11.0 for vomiting R11.10) is assigned."""
         dx = [c for c in cands if c.type == "diagnosis" and not c.rejected]
         for c in dx:
             vague = _unspecified_rank(c.code, c.title) == 2 or "without complication" in c.title.lower()
             if not vague:
                 continue
-            better = [o for o in dx if o is not c and not o.rejected and o.code[:3] == c.code[:3]
+            parent = c.code[:-1].rstrip(".")
+            better = [o for o in dx if o is not c and not o.rejected and o.code.startswith(parent)
                       and o.code != c.code and _unspecified_rank(o.code, o.title) < 2]
             if better:
                 c.rejected = f"less specific than {better[0].code}, which is assigned"

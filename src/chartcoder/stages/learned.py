@@ -1,0 +1,40 @@
+"""Path precision learned on the CodiEsp train split (``scripts/learn_term_stats.py``).
+
+Locate uses it to set aside readings whose index/tabular path was usually wrong, before the most
+specific reading is chosen, so a rejected subterm ("Pain, tumor associated") falls back to the reading
+it would have hidden ("Pain"); Verify blends it into the confidence.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+from chartcoder.rules import load_rules
+
+MIN_TRAIN_PRECISION = 0.25
+MIN_TRAIN_EVIDENCE = 2
+
+
+@cache
+def term_stats() -> dict[str, list[int]]:
+    """Path -> [assigned, correct] learned on the CodiEsp train split (empty when absent)."""
+    try:
+        return load_rules("en", "term_stats")
+    except FileNotFoundError:
+        return {}
+
+
+def train_precision(path: str) -> float | None:
+    """Smoothed share of train assignments by this path that were right, or None if rarely seen."""
+    assigned, correct = term_stats().get(path, (0, 0))
+    if assigned < MIN_TRAIN_EVIDENCE:
+        return None
+    return (correct + 0.5) / (assigned + 1)
+
+
+def usually_wrong(path: str) -> str | None:
+    """The rejection reason when the path was usually wrong on the training notes."""
+    learned = train_precision(path)
+    if learned is not None and learned < MIN_TRAIN_PRECISION:
+        return f"this index/tabular path was usually wrong on the training notes ({learned:.2f})"
+    return None

@@ -53,3 +53,6 @@ def test_older_edition_gold_is_matched_by_its_refinements() -> None:
     assert align_to_gold(gold, ["R05.9", "S31.809A", "I10", "M54.50"], valid) == ["R05", "S31.809", "I10", "M54.50"]
     # a gold code still valid in our edition is never widened
     assert align_to_gold(["I10"], ["I10.0"], lambda c: c == "I10") == ["I10.0"]
+    # a concept carved out of a still-valid code since 2018 is written as the code the gold used
+    assert align_to_gold(["F32.9"], ["F32.A"], {"F32.9", "F32.A"}.__contains__) == ["F32.9"]
+    assert align_to_gold(["F33.9"], ["F32.A"], {"F32.9", "F32.A"}.__contains__) == ["F32.A"]

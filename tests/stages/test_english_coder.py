@@ -152,3 +152,28 @@ def test_bmi_is_coded_only_with_a_weight_diagnosis_in_adults() -> None:
     assert {"E66.01", "Z68.41"} <= set(code("A 53-year-old woman with morbid obesity, body mass index 41 kg/m2.").diagnoses())
     assert not any(c.startswith("Z68") for c in code("BMI 22. Essential hypertension.").diagnoses())
     assert not any(c.startswith("Z68") for c in code("A 12-year-old boy with obesity, BMI 31.").diagnoses())
+
+
+@pytest.mark.parametrize(("note", "expected", "absent"), [
+    ("Usual treatment with oral dicoumarin and amiodarone.", {"Z79.01"}, set()),
+    ("She was on chronic corticosteroid therapy for rheumatoid arthritis.", {"Z79.52", "M06.9"}, set()),
+    ("He received heparin during the admission.", set(), {"Z79.01"}),
+])
+def test_long_term_drug_therapy_needs_ongoing_use(note: str, expected: set[str], absent: set[str]) -> None:
+    dx = set(code(note).diagnoses())
+    assert expected <= dx and not absent & dx
+
+
+def test_negation_inside_a_hyphenated_word() -> None:
+    res = code("A 24-year-old woman, HIV-negative, with nodular pulmonary infiltrates.")
+    assert "B20" not in res.diagnoses()
+    assert any(r.code == "B20" and r.reason == "negated" for r in res.rejected)
+
+
+def test_neoplasm_sub_site_read_from_its_own_entry() -> None:
+    assert "C18.6" in code("He was diagnosed with a descending colon carcinoma.").diagnoses()
+
+
+def test_unspecified_code_yields_only_to_a_sibling() -> None:
+    dx = code("She had nausea. Two days later she started vomiting.").diagnoses()
+    assert {"R11.0", "R11.10"} <= set(dx), "vomiting is not a less specific nausea"

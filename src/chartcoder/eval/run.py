@@ -97,13 +97,21 @@ def _type_scores(golds: list[list[str]], preds: list[list[str]], ranks: list[lis
             for k, v in scores.items()}
 
 
+# Codes created after FY2018 for a concept the FY2018 edition coded under a code that is still valid, so
+# the prefix rule below cannot see the move (FY2022 addenda: "Depression NOS" left F32.9 for the new F32.A).
+CARVED_OUT_SINCE_2018 = {"F32.A": "F32.9"}
+
+
 def align_to_gold(gold: list[str], predicted: list[str], valid: Callable[[str], bool]) -> list[str]:
     """Predicted codes written as the older-edition gold code they refine, when that gold code is not a
-    valid code of our edition (it was split, or lacks its 7th character)."""
+    valid code of our edition (it was split, or lacks its 7th character), or as the code a concept was
+    carved out of since (``CARVED_OUT_SINCE_2018``)."""
     out = []
     for p in predicted:
         key = p.replace(".", "")
         match = next((g for g in gold if g != p and not valid(g) and key.startswith(g.replace(".", ""))), None)
+        if match is None and CARVED_OUT_SINCE_2018.get(p) in gold:
+            match = CARVED_OUT_SINCE_2018[p]
         out.append(match or p)
     return list(dict.fromkeys(out))
 

@@ -16,6 +16,7 @@ from chartcoder.types import Assertion, Mention, Section, Span
 
 _HEADING = re.compile(r"^[ \t]*([A-Za-z][A-Za-z /&()-]{1,60}?)[ \t]*:[ \t]*", re.M)
 _CAPS_HEADING = re.compile(r"^[ \t]*([A-Z][A-Z /&-]{3,60})[ \t]*$", re.M)
+NEGATIVE_SUFFIX = re.compile(r"\w-(?:negative|free)\b", re.I)
 
 
 @cache
@@ -184,6 +185,8 @@ class Analyze:
             assertion = Assertion(negated=span._.is_negated, uncertain=span._.is_uncertain,
                                   historical=span._.is_historical, family=span._.is_family,
                                   hypothetical=span._.is_hypothetical)
+            if NEGATIVE_SUFFIX.search(text, start, end):  # "HIV-negative": the negation is inside the word
+                assertion.negated = True
             section = next((s for s in state.sections if s.start <= start < s.end), None)
             if section is not None and section.kind == "family_history":
                 assertion.family = True

@@ -169,13 +169,27 @@ def _icd10cm_terms(cs: CodeSystem) -> list[Term]:
         stems = phrase_stems(text)
         if stems:
             terms.append(Term(stems, code, "inclusion", text))
-    terms += _index_terms(cs, "index")
+    index_terms = _index_terms(cs, "index")
+    terms += index_terms + _long_term_drug_terms(index_terms)
     terms += _neoplasm_terms(cs)
     terms += _drug_terms(cs)
     terms += _learned_terms(procedures=False)
     # "... presenting with / in diseases classified elsewhere": manifestation codes paired by the
     # Tabular instructions, not words a note says ("presented with fever" is not R50.81)
     return [t for t in terms if "classified elsewhere" not in t.path.lower()]
+
+
+def _long_term_drug_terms(index_terms: list[Term]) -> list[Term]:
+    """"Long-term (current) drug therapy" (Z79.-) read as a note says it: the drug class with a word of
+    ongoing use ("usual treatment with anticoagulants", "chronic steroids"), which the note words map to
+    the pseudo-word __longterm__ (rules/en/synonyms.json); drug names map to their class there too."""
+    out = []
+    for t in index_terms:
+        if t.path.startswith("Long-term, "):
+            stems = tuple(s for s in t.stems if s not in ("long", "term"))
+            if stems:
+                out.append(Term(stems + ("__longterm__",), t.code, "index", t.path))
+    return out
 
 
 def _learned_terms(procedures: bool) -> list[Term]:
@@ -308,28 +322,37 @@ def _neoplasm_terms(cs: CodeSystem) -> list[Term]:
     ).fetchall()
     by_id = {r[0]: r for r in rows}
 
-    def site(node_id: int) -> tuple[list[str], tuple[str, ...]]:
-        parts, stems = [], ()
+    roots = {r[0] for r in rows if r[1] is None}
+    # sites with an entry of their own ("colon"), so a sub-site reads from them: "descending colon" is
+    # "intestine, large, colon, descending" without the words of the parents
+    own_entry = {phrase_stems(r[2].split(",")[0]) for r in rows if r[1] in roots}
+
+    def site(node_id: int) -> tuple[list[str], list[tuple[str, ...]]]:
+        parts, words = [], []
         while node_id is not None:
             _, parent, title, _ = by_id[node_id]
             parts.append(title)
             if parent is not None:
-                stems = phrase_stems(title.split(",")[0]) + stems
+                words.append(phrase_stems(title.split(",")[0]))
             node_id = parent
-        return list(reversed(parts)), tuple(dict.fromkeys(stems))
+        words.reverse()
+        readings = [tuple(dict.fromkeys(st for w in words[j:] for st in w))
+                    for j in range(len(words)) if j == 0 or (words[j] in own_entry and j < len(words) - 1)]
+        return list(reversed(parts)), readings
 
     out = []
     for node_id, parent, _, cells in rows:
         if not cells or parent is None:
             continue
-        parts, stems = site(node_id)
-        if not stems:
-            continue
-        for column, code in json.loads(cells).items():
-            token = NEOPLASM_COLUMNS.get(column)
-            if token and code:
-                out.append(Term(stems + (token,), code.rstrip("-").rstrip("."), "neoplasm",
-                                ", ".join(parts) + f" [{column}]"))
+        parts, readings = site(node_id)
+        for stems in dict.fromkeys(readings):
+            if not stems:
+                continue
+            for column, code in json.loads(cells).items():
+                token = NEOPLASM_COLUMNS.get(column)
+                if token and code:
+                    out.append(Term(stems + (token,), code.rstrip("-").rstrip("."), "neoplasm",
+                                    ", ".join(parts) + f" [{column}]"))
     return out
 
 

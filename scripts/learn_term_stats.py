@@ -1,8 +1,15 @@
 """Learn how often each lexicon path leads to a gold code, on the CodiEsp *train* split only.
 
-Writes ``src/chartcoder/rules/en/term_stats.json``: path -> [times assigned, times correct].
-The coder drops paths that are usually wrong and uses the rate as confidence. Never run this on
-dev or test data.
+Writes two files under ``src/chartcoder/rules/en/``:
+
+- ``term_stats.json``: path -> [times assigned, times correct], for the codes the coder assigned.
+  The coder sets aside paths that are usually wrong and uses the rate as confidence.
+- ``reading_stats.json``: path -> [times matched, times right], for every reading of an affirmed
+  mention, chosen or not. Locate prefers a reading of fewer words when it was clearly more often
+  right than the one chosen ("Pain" over "Pain, scrotum" where the annotators kept to the first).
+
+Both are learned with the stats files emptied, so no earlier learning shapes what is counted.
+Never run this on dev or test data.
 
     python scripts/learn_term_stats.py ../shared/data/codiesp/train
 """
@@ -14,39 +21,67 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
+from chartcoder.coder import english_pipeline
 from chartcoder.codesystems import get_system
 from chartcoder.eval.datasets import read_codiesp
-from chartcoder.eval.run import align_to_gold, run_documents
+from chartcoder.eval.run import align_to_gold
+from chartcoder.pipeline import CaseState
 
-OUT = Path(__file__).resolve().parents[1] / "src" / "chartcoder" / "rules" / "en" / "term_stats.json"
+RULES = Path(__file__).resolve().parents[1] / "src" / "chartcoder" / "rules" / "en"
+OUT = RULES / "term_stats.json"
+READINGS = RULES / "reading_stats.json"
 
 
 def main() -> None:
     split = Path(sys.argv[1])
     if split.name != "train":
         raise SystemExit("learn only from the train split")
-    OUT.write_text(json.dumps({"_about": "empty while learning"}), "utf-8")
+    for path in (OUT, READINGS):
+        path.write_text(json.dumps({"_about": "empty while learning"}), "utf-8")
     from chartcoder.stages import learned
 
     learned.term_stats.cache_clear()
+    learned.reading_stats.cache_clear()
     dataset = read_codiesp(split)
     valid = get_system("icd10cm").is_valid
+    pipeline = english_pipeline(True)
     stats: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    for o in run_documents(dataset):
-        if o.result is None:
-            continue
-        gold = set(o.doc.gold.diagnoses) | set(o.doc.gold.procedures)
-        for a in o.result.codes:
+    readings: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for doc in dataset.documents:
+        case = doc.case()
+        state = pipeline.run(CaseState(case=case, text=case.text))
+        gold = set(doc.gold.diagnoses) | set(doc.gold.procedures)
+        for a in state.assignments:
             key = a.path[0]
             stats[key][0] += 1
             # the same matching as the evaluation: partial PCS gold, and 2018 codes split since then
             # (R51 -> R51.9) or written without their 7th character
             aligned = align_to_gold(sorted(gold), [a.code], valid)[0] if a.type == "diagnosis" else a.code
             stats[key][1] += aligned in gold or (a.type == "procedure" and any(a.code.startswith(g) for g in gold))
-    data = {"_about": "Learned on the CodiEsp train split by scripts/learn_term_stats.py: path -> [assigned, correct]."}
-    data |= {k: v for k, v in sorted(stats.items())}
-    OUT.write_text(json.dumps(data, ensure_ascii=False, indent=0), "utf-8")
-    print(f"{len(stats)} paths written to {OUT}")
+        mentions = {m.id: m for m in state.mentions}
+        seen: set[tuple[int, str]] = set()
+        for mention_id, path, code in state.scratch.get("readings", []):
+            mention = mentions[mention_id]
+            if mention.assertion.blocking(case.setting) or (mention_id, path) in seen:
+                continue
+            seen.add((mention_id, path))
+            readings[path][0] += 1
+            readings[path][1] += _right(code, gold, mention.type, valid)
+    about = "Learned on the CodiEsp train split by scripts/learn_term_stats.py: "
+    OUT.write_text(json.dumps({"_about": about + "path -> [assigned, correct]."} | dict(sorted(stats.items())),
+                              ensure_ascii=False, indent=0), "utf-8")
+    READINGS.write_text(json.dumps({"_about": about + "reading path -> [matched in an affirmed mention, right]."}
+                                   | {k: v for k, v in sorted(readings.items()) if v[0] >= 3},
+                                   ensure_ascii=False, indent=0), "utf-8")
+    print(f"{len(stats)} paths written to {OUT}; {len(readings)} readings to {READINGS}")
+
+
+def _right(code: str, gold: set[str], kind: str, valid) -> bool:  # noqa: ANN001
+    """A reading's code (maybe still incomplete) is right when a gold code is it, refines it, or is the
+    older-edition code it refines."""
+    if kind == "diagnosis" and align_to_gold(sorted(gold), [code], valid)[0] in gold:
+        return True
+    return code in gold or any(g.startswith(code) or code.startswith(g) for g in gold)
 
 
 if __name__ == "__main__":

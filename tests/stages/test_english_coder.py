@@ -177,3 +177,16 @@ def test_neoplasm_sub_site_read_from_its_own_entry() -> None:
 def test_unspecified_code_yields_only_to_a_sibling() -> None:
     dx = code("She had nausea. Two days later she started vomiting.").diagnoses()
     assert {"R11.0", "R11.10"} <= set(dx), "vomiting is not a less specific nausea"
+
+
+def test_reading_the_training_notes_bore_out_is_preferred(monkeypatch) -> None:
+    from chartcoder.stages import learned
+
+    note = "He complained of pain in the scrotum."
+    monkeypatch.setattr(learned, "term_stats", lambda: {})
+    monkeypatch.setattr(learned, "reading_stats", lambda: {})
+    assert "N50.82" in code(note).diagnoses()
+    stats = {"index: Pain, scrotum": [20, 2], "index: Pain": [20, 16]}
+    monkeypatch.setattr(learned, "reading_stats", lambda: stats)
+    res = code(note)
+    assert "R52" in res.diagnoses() and "N50.82" not in res.diagnoses()

@@ -13,6 +13,7 @@ from chartcoder.rules import load_rules
 
 MIN_TRAIN_PRECISION = 0.25
 MIN_TRAIN_EVIDENCE = 2
+MIN_READING_EVIDENCE = 3
 
 
 @cache
@@ -30,6 +31,23 @@ def train_precision(path: str) -> float | None:
     if assigned < MIN_TRAIN_EVIDENCE:
         return None
     return (correct + 0.5) / (assigned + 1)
+
+
+@cache
+def reading_stats() -> dict[str, list[int]]:
+    """Path -> [matched, right]: every reading of an affirmed mention on the CodiEsp train split, chosen or not."""
+    try:
+        return load_rules("en", "reading_stats")
+    except FileNotFoundError:
+        return {}
+
+
+def reading_precision(path: str) -> float | None:
+    """Smoothed share of train matches of this reading whose code was right, or None if rarely seen."""
+    matched, right = reading_stats().get(path, (0, 0))
+    if matched < MIN_READING_EVIDENCE:
+        return None
+    return (right + 0.5) / (matched + 1)
 
 
 def usually_wrong(path: str) -> str | None:

@@ -15,11 +15,12 @@ from chartcoder.llm.agents import options_for
 from chartcoder.pipeline import CaseState
 from chartcoder.stages.analyze import sentence_span
 from chartcoder.stages.en_text import Token, phrase_stems
-from chartcoder.stages.learned import train_precision, usually_wrong
+from chartcoder.stages.learned import reading_precision, train_precision, usually_wrong
 from chartcoder.stages.lexicon import PCS_POINTER, Match, lexicon, strip_code
 from chartcoder.types import Candidate, Mention, Span
 
 FALLBACK_PRECISION = 0.4
+PREFER_MARGIN = 0.2
 SOURCE_RANK = {"index": 3, "neoplasm": 3, "drug": 3, "inclusion": 2, "tabular": 1, "learned": 0}
 
 
@@ -66,6 +67,25 @@ def best_readings(matches: list[tuple[Match, object]],
         if not dominated:
             kept.append((m, term))
     return kept
+
+
+def _prefer_learned(reading: tuple[Match, object], readings: list[tuple[Match, object]],
+                    wrong: dict[int, str | None]) -> tuple[Match, object]:
+    """The chosen reading, or a reading of fewer of its words that the training notes bore out clearly
+    more often ("Pain" rather than "Pain, scrotum" when the annotators kept to the first): how often each
+    reading's code was right whenever the reading matched, chosen or not (``learned.reading_precision``)."""
+    m, term = reading
+    mine = reading_precision(f"{term.source}: {term.path}")
+    if mine is None:
+        return reading
+    best, best_p = reading, mine + PREFER_MARGIN
+    for r in readings:
+        if r[1] is term or wrong[id(r[1])] or not set(r[0].positions) <= set(m.positions):
+            continue
+        p = reading_precision(f"{r[1].source}: {r[1].path}")
+        if p is not None and p > best_p:
+            best, best_p = r, p
+    return best
 
 
 def _pointers(term: object) -> int:
@@ -121,7 +141,11 @@ class Locate:
                 seen = {id(r[1]) for r in kept}
                 kept += [r for r in best_readings([r for r in readings if not wrong[id(r[1])]], sentence_stems)
                          if id(r[1]) not in seen and (train_precision(f"{r[1].source}: {r[1].path}") or 0) >= FALLBACK_PRECISION]
-            for m, term in kept + set_aside:
+            kept = [_prefer_learned(r, readings, wrong) for r in kept]
+            state.scratch.setdefault("readings", []).extend(
+                (mention.id, f"{term.source}: {term.path}", strip_code(term.code)) for _, term in readings)
+            unique = {id(term): (m, term) for m, term in kept + set_aside}
+            for m, term in unique.values():
                 cs = self.systems[mention.type]
                 code = strip_code(term.code)
                 score = min(1.0, 0.45 + 0.12 * len(term.stems) + 0.05 * SOURCE_RANK.get(term.source, 0))

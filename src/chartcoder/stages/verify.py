@@ -130,6 +130,18 @@ def complete_pcs(cs: CodeSystem, prefix: str, stems: set[str], notes: list[str],
     return best[1]
 
 
+def _site_categories(cs: CodeSystem, path: str) -> frozenset[str]:
+    """The categories of a Neoplasm Table row's stated behaviours (C64, C79, D09, D30, D41 for 'renal'),
+    from a candidate path 'neoplasm: Neoplasm, neoplastic, renal [Unspecified Behavior]'."""
+    if not path.startswith("neoplasm: "):
+        return frozenset()
+    site = path[len("neoplasm: "):].rsplit(" [", 1)[0]
+    cats: set[str] = set()
+    for entry in cs.index_lookup(site, source="neoplasm"):
+        cats.update(code[:3] for column, code in entry.cells.items() if code and column != "Unspecified Behavior")
+    return frozenset(cats)
+
+
 class Verify:
     """Make every candidate a valid, specific code and apply the Tabular instructions."""
 
@@ -174,7 +186,7 @@ class Verify:
         self._combination_hypertension(live, self.systems["diagnosis"])
         self._excludes1(live, self.systems["diagnosis"])
         self._less_specific(live)
-        self._behaviour_stated(live)
+        self._behaviour_stated(live, self.systems["diagnosis"])
         self._former_smoker(state, live, self.systems["diagnosis"])
         self._lymph_node_region(state, [c for c in verified if c.type == "diagnosis"], self.systems["diagnosis"])
         if state.agents.uses_model:
@@ -274,9 +286,10 @@ class Verify:
                 c.code, c.title = "Z87.891", cs.title("Z87.891") or ""
 
     @staticmethod
-    def _behaviour_stated(cands: list[Candidate]) -> None:
-        """A neoplasm of unspecified behaviour (D49) yields to the same mention's stated behaviour
-        (malignant, benign, in situ): 'malignant renal tumor' is C64, not also D49.5."""
+    def _behaviour_stated(cands: list[Candidate], cs: CodeSystem) -> None:
+        """A neoplasm of unspecified behaviour (D49) yields to a stated behaviour (malignant, benign, in
+        situ) of the same site: in the same mention ('malignant renal tumor' is C64, not also D49.5), or
+        anywhere in the record, as when the pathology names the renal mass the imaging saw."""
         for c in cands:
             if c.rejected or not c.code.startswith("D49"):
                 continue
@@ -284,6 +297,11 @@ class Verify:
                       and o.source == "neoplasm" and not o.code.startswith("D49")]
             if stated:
                 c.rejected = f"the behaviour is stated ({stated[0].code}): not of unspecified behaviour"
+                continue
+            same_site = _site_categories(cs, c.path[0])
+            elsewhere = [o for o in cands if not o.rejected and o.type == "diagnosis" and o.code[:3] in same_site]
+            if elsewhere:
+                c.rejected = f"the record states the behaviour of this site ({elsewhere[0].code}): not unspecified"
 
     @staticmethod
     def _less_specific(cands: list[Candidate]) -> None:

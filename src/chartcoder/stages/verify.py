@@ -184,7 +184,7 @@ class Verify:
             verified.append(cand)
         live = [c for c in verified if not c.rejected]
         self._combination_hypertension(live, self.systems["diagnosis"])
-        self._excludes1(live, self.systems["diagnosis"])
+        self._excludes1(live, self.systems["diagnosis"], {m.id: m.sentence for m in state.mentions})
         self._less_specific(live)
         self._behaviour_stated(live, self.systems["diagnosis"])
         self._former_smoker(state, live, self.systems["diagnosis"])
@@ -318,8 +318,10 @@ class Verify:
             if better:
                 c.rejected = f"less specific than {better[0].code}, which is assigned"
 
-    def _excludes1(self, cands: list[Candidate], cs: CodeSystem) -> None:
-        """Excludes1: two codes that cannot be reported together; keep the better supported."""
+    def _excludes1(self, cands: list[Candidate], cs: CodeSystem, sentence_of: dict[int, int]) -> None:
+        """Excludes1: two codes that cannot be reported together; keep the better supported. Two conditions
+        the record names apart (different sentences) are unrelated and both stand: the exception of
+        guideline I.A.12.a (abdominal pain on admission, back pain later)."""
         dx = [c for c in cands if c.type == "diagnosis" and not c.rejected]
         codes = {c.code for c in dx}
         for c in dx:
@@ -333,6 +335,9 @@ class Verify:
                         if other is c or other.rejected or other.code == c.code:
                             continue
                         if other.code.startswith(ref) and other.code in codes:
+                            if sentence_of.get(other.mention_id) != sentence_of.get(c.mention_id):
+                                c.notes_checked.append(f"Excludes1 with {other.code}: named apart, unrelated (I.A.12.a)")
+                                continue
                             loser = c if c.score < other.score else other
                             winner = other if loser is c else c
                             loser.rejected = f"Excludes1 of {note.source}: '{note.text}' (kept {winner.code})"

@@ -184,8 +184,9 @@ class Verify:
             verified.append(cand)
         live = [c for c in verified if not c.rejected]
         self._combination_hypertension(live, self.systems["diagnosis"])
-        self._excludes1(live, self.systems["diagnosis"], {m.id: m.sentence for m in state.mentions})
-        self._less_specific(live)
+        sentence_of = {m.id: m.sentence for m in state.mentions}
+        self._excludes1(live, self.systems["diagnosis"], sentence_of)
+        self._less_specific(live, sentence_of)
         self._behaviour_stated(live, self.systems["diagnosis"])
         self._former_smoker(state, live, self.systems["diagnosis"])
         self._lymph_node_region(state, [c for c in verified if c.type == "diagnosis"], self.systems["diagnosis"])
@@ -304,17 +305,22 @@ class Verify:
                 c.rejected = f"the record states the behaviour of this site ({elsewhere[0].code}): not unspecified"
 
     @staticmethod
-    def _less_specific(cands: list[Candidate]) -> None:
-        """Drop an unspecified / 'without complications' code when a specific sibling (a code under the
-        same parent: R59.0 for R59.9, not nausea R11.0 for vomiting R11.10) is assigned."""
+    def _less_specific(cands: list[Candidate], sentence_of: dict[int, int]) -> None:
+        """Drop an unspecified code when a specific sibling (a code under the same parent: R59.0 for R59.9,
+        not nausea R11.0 for vomiting R11.10) is assigned for the same condition: named in the same
+        sentence, or restated elsewhere with more words ('hematuria' ... 'gross hematuria'). Findings
+        named apart in other words stand as their own. A 'without complications' code always yields."""
         dx = [c for c in cands if c.type == "diagnosis" and not c.rejected]
         for c in dx:
-            vague = _unspecified_rank(c.code, c.title) == 2 or "without complication" in c.title.lower()
-            if not vague:
+            without = "without complication" in c.title.lower()
+            if not (_unspecified_rank(c.code, c.title) == 2 or without):
                 continue
             parent = c.code[:-1].rstrip(".")
+            words = set(phrase_stems(" ".join(e.text for e in c.evidence)))
             better = [o for o in dx if o is not c and not o.rejected and o.code.startswith(parent)
-                      and o.code != c.code and _unspecified_rank(o.code, o.title) < 2]
+                      and o.code != c.code and _unspecified_rank(o.code, o.title) < 2
+                      and (without or sentence_of.get(o.mention_id) == sentence_of.get(c.mention_id)
+                           or words <= set(phrase_stems(" ".join(e.text for e in o.evidence))))]
             if better:
                 c.rejected = f"less specific than {better[0].code}, which is assigned"
 

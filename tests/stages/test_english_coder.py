@@ -201,3 +201,14 @@ def test_excludes1_spares_conditions_named_apart() -> None:
 def test_unspecified_yields_to_the_same_condition_restated() -> None:
     dx = code("The patient had hematuria. Cystoscopy was performed for gross hematuria.").diagnoses()
     assert "R31.0" in dx and "R31.9" not in dx
+
+
+@pytest.mark.parametrize(("note", "code_", "family"), [
+    ("The family reported vomiting in the last 15 days.", "R11.10", False),
+    ("The child had suffered febrile seizures.", "R56.00", False),
+    ("Her mother suffered from asthma.", "J45.909", True),
+])
+def test_a_relative_as_informant_is_not_family_history(note: str, code_: str, family: bool) -> None:
+    res = code(note)
+    assert (code_ not in res.diagnoses()) is family
+    assert any(r.code == code_ and r.reason == "family history" for r in res.rejected) is family

@@ -4,6 +4,8 @@ Writes two files under ``src/chartcoder/rules/en/``:
 
 - ``term_stats.json``: path -> [times assigned, times correct], for the codes the coder assigned.
   The coder sets aside paths that are usually wrong and uses the rate as confidence.
+- ``code_stats.json``: code -> [times assigned, times correct], whichever path led to it; a path
+  seen too rarely to judge is set aside when its code was usually wrong.
 - ``reading_stats.json``: path -> [times matched, times right], for every reading of an affirmed
   mention, chosen or not. Locate prefers a reading of fewer words when it was clearly more often
   right than the one chosen ("Pain" over "Pain, scrotum" where the annotators kept to the first).
@@ -30,23 +32,26 @@ from chartcoder.pipeline import CaseState
 RULES = Path(__file__).resolve().parents[1] / "src" / "chartcoder" / "rules" / "en"
 OUT = RULES / "term_stats.json"
 READINGS = RULES / "reading_stats.json"
+CODES = RULES / "code_stats.json"
 
 
 def main() -> None:
     split = Path(sys.argv[1])
     if split.name != "train":
         raise SystemExit("learn only from the train split")
-    for path in (OUT, READINGS):
+    for path in (OUT, READINGS, CODES):
         path.write_text(json.dumps({"_about": "empty while learning"}), "utf-8")
     from chartcoder.stages import learned
 
     learned.term_stats.cache_clear()
     learned.reading_stats.cache_clear()
+    learned.code_stats.cache_clear()
     dataset = read_codiesp(split)
     valid = get_system("icd10cm").is_valid
     pipeline = english_pipeline(True)
     stats: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     readings: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    codes: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for doc in dataset.documents:
         case = doc.case()
         state = pipeline.run(CaseState(case=case, text=case.text))
@@ -57,7 +62,10 @@ def main() -> None:
             # the same matching as the evaluation: partial PCS gold, and 2018 codes split since then
             # (R51 -> R51.9) or written without their 7th character
             aligned = align_to_gold(sorted(gold), [a.code], valid)[0] if a.type == "diagnosis" else a.code
-            stats[key][1] += aligned in gold or (a.type == "procedure" and any(a.code.startswith(g) for g in gold))
+            right = aligned in gold or (a.type == "procedure" and any(a.code.startswith(g) for g in gold))
+            stats[key][1] += right
+            codes[a.code][0] += 1
+            codes[a.code][1] += right
         mentions = {m.id: m for m in state.mentions}
         seen: set[tuple[int, str]] = set()
         for mention_id, path, code in state.scratch.get("readings", []):
@@ -73,7 +81,9 @@ def main() -> None:
     READINGS.write_text(json.dumps({"_about": about + "reading path -> [matched in an affirmed mention, right]."}
                                    | {k: v for k, v in sorted(readings.items()) if v[0] >= 3},
                                    ensure_ascii=False, indent=0), "utf-8")
-    print(f"{len(stats)} paths written to {OUT}; {len(readings)} readings to {READINGS}")
+    CODES.write_text(json.dumps({"_about": about + "code -> [assigned, correct]."} | dict(sorted(codes.items())),
+                               ensure_ascii=False, indent=0), "utf-8")
+    print(f"{len(stats)} paths written to {OUT}; {len(readings)} readings to {READINGS}; {len(codes)} codes to {CODES}")
 
 
 def _right(code: str, gold: set[str], kind: str, valid) -> bool:  # noqa: ANN001

@@ -212,3 +212,17 @@ def test_a_relative_as_informant_is_not_family_history(note: str, code_: str, fa
     res = code(note)
     assert (code_ not in res.diagnoses()) is family
     assert any(r.code == code_ and r.reason == "family history" for r in res.rejected) is family
+
+
+def test_a_rare_path_to_a_usually_wrong_code_is_set_aside(monkeypatch) -> None:
+    from chartcoder.stages import learned
+
+    monkeypatch.setattr(learned, "term_stats", lambda: {})
+    monkeypatch.setattr(learned, "reading_stats", lambda: {})
+    monkeypatch.setattr(learned, "code_stats", lambda: {})
+    note = "She had nausea for two days."
+    assert "R11.0" in code(note).diagnoses()
+    monkeypatch.setattr(learned, "code_stats", lambda: {"R11.0": [10, 1]})
+    res = code(note)
+    assert "R11.0" not in res.diagnoses()
+    assert any(r.code == "R11.0" and "usually wrong" in r.reason for r in res.rejected)

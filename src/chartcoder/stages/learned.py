@@ -14,6 +14,7 @@ from chartcoder.rules import load_rules
 MIN_TRAIN_PRECISION = 0.25
 MIN_TRAIN_EVIDENCE = 2
 MIN_READING_EVIDENCE = 3
+MIN_CODE_EVIDENCE = 3
 
 
 @cache
@@ -29,6 +30,23 @@ def train_precision(path: str) -> float | None:
     """Smoothed share of train assignments by this path that were right, or None if rarely seen."""
     assigned, correct = term_stats().get(path, (0, 0))
     if assigned < MIN_TRAIN_EVIDENCE:
+        return None
+    return (correct + 0.5) / (assigned + 1)
+
+
+@cache
+def code_stats() -> dict[str, list[int]]:
+    """Code -> [assigned, correct] on the CodiEsp train split, whichever path led to it."""
+    try:
+        return load_rules("en", "code_stats")
+    except FileNotFoundError:
+        return {}
+
+
+def code_precision(code: str) -> float | None:
+    """Smoothed share of train assignments of this code that were right, or None if rarely seen."""
+    assigned, correct = code_stats().get(code, (0, 0))
+    if assigned < MIN_CODE_EVIDENCE:
         return None
     return (correct + 0.5) / (assigned + 1)
 

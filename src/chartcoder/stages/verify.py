@@ -19,7 +19,7 @@ from chartcoder.codesystems import CodeSystem
 from chartcoder.llm.agents import options_for
 from chartcoder.pipeline import CaseState
 from chartcoder.stages.en_text import phrase_stems
-from chartcoder.stages.learned import train_precision
+from chartcoder.stages.learned import MIN_TRAIN_PRECISION, code_precision, train_precision
 from chartcoder.types import Candidate, Span
 
 SEVENTH_WORDS = (("sequela", "S"), ("subsequent", "D"))
@@ -178,6 +178,8 @@ class Verify:
                 cand.rejected = f"{cand.code} is not a complete code and the text does not say which child applies"
                 verified.append(cand)
                 continue
+            if learned is None and (by_code := code_precision(code)) is not None and by_code < MIN_TRAIN_PRECISION:
+                cand.rejected = f"a path rarely seen, to a code usually wrong on the training notes ({by_code:.2f})"
             cand.code = code
             cand.title = cs.title(code) or ""
             cand.notes_checked += notes

@@ -89,8 +89,15 @@ CONNECTORS = {"with", "without", "in", "due to", "and", "of", "by", "as", "to", 
               "during", "following", "not"}
 
 
+# Main terms whose qualifier is the default reading: a fracture not stated otherwise is traumatic (the
+# index keeps "Fracture, pathological" and "Fracture, nontraumatic" for the stated kinds).
+DEFAULT_MAIN_TERMS = {"Fracture, traumatic": "Fracture"}
+
+
 def _alternatives(title: str) -> list[tuple[str, ...]]:
     """Stem sets of a title; "Abdomen, abdominal" lists two spellings, "Tamponade, heart" is one phrase."""
+    if title in DEFAULT_MAIN_TERMS:
+        return [phrase_stems(title), phrase_stems(DEFAULT_MAIN_TERMS[title])]
     parts = [p.strip() for p in title.split(",") if p.strip()]
     heads = {p.split()[0][:4].lower() for p in parts if p.split()}
     if len(parts) > 1 and len(heads) == 1:
@@ -173,6 +180,7 @@ def _icd10cm_terms(cs: CodeSystem) -> list[Term]:
     terms += index_terms + _long_term_drug_terms(index_terms)
     terms += _neoplasm_terms(cs)
     terms += _drug_terms(cs)
+    terms += _index_terms(cs, "eindex")
     terms += _learned_terms(procedures=False)
     # "... presenting with / in diseases classified elsewhere": manifestation codes paired by the
     # Tabular instructions, not words a note says ("presented with fever" is not R50.81)

@@ -21,7 +21,7 @@ from chartcoder.types import Candidate, Mention, Span
 
 FALLBACK_PRECISION = 0.4
 PREFER_MARGIN = 0.2
-SOURCE_RANK = {"index": 3, "neoplasm": 3, "drug": 3, "inclusion": 2, "tabular": 1, "learned": 0}
+SOURCE_RANK = {"index": 3, "eindex": 2, "neoplasm": 3, "drug": 3, "inclusion": 2, "tabular": 1, "learned": 0}
 
 
 def evidence_spans(text: str, tokens: list[Token], positions: tuple[int, ...]) -> list[Span]:

@@ -190,6 +190,7 @@ class Verify:
         self._excludes1(live, self.systems["diagnosis"], sentence_of)
         self._less_specific(live, sentence_of)
         self._behaviour_stated(live, self.systems["diagnosis"])
+        self._external_cause_with_injury(live)
         self._former_smoker(state, live, self.systems["diagnosis"])
         self._lymph_node_region(state, [c for c in verified if c.type == "diagnosis"], self.systems["diagnosis"])
         if state.agents.uses_model:
@@ -275,6 +276,16 @@ class Verify:
                 c.rejected = None  # the region, not the index default, decides
                 c.notes_checked.append(f"{c.code} -> {new}: {'generalized' if new == 'R59.1' else 'region named'}")
                 c.code, c.title = new, cs.title(new) or ""
+
+    @staticmethod
+    def _external_cause_with_injury(cands: list[Candidate]) -> None:
+        """External causes (V00-Y99) are coded with the injury, poisoning or other effect they explain
+        (guideline I.C.20): none when the record has no S/T code."""
+        if any(not c.rejected and c.type == "diagnosis" and c.code[0] in "ST" for c in cands):
+            return
+        for c in cands:
+            if not c.rejected and c.type == "diagnosis" and c.code[0] in "VWXY":
+                c.rejected = "an external cause without an injury or poisoning it explains"
 
     @staticmethod
     def _former_smoker(state: CaseState, cands: list[Candidate], cs: CodeSystem) -> None:

@@ -68,9 +68,13 @@ def reading_precision(path: str) -> float | None:
     return (right + 0.5) / (matched + 1)
 
 
-def usually_wrong(path: str) -> str | None:
-    """The rejection reason when the path was usually wrong on the training notes."""
+def usually_wrong(path: str, code: str | None = None) -> str | None:
+    """The rejection reason when the path was usually wrong on the training notes, or, for a path too
+    rarely seen to judge, when its code was."""
     learned = train_precision(path)
     if learned is not None and learned < MIN_TRAIN_PRECISION:
         return f"this index/tabular path was usually wrong on the training notes ({learned:.2f})"
+    by_code = code_precision(code) if learned is None and code else None
+    if by_code is not None and by_code < MIN_TRAIN_PRECISION:
+        return f"a path rarely seen, to a code usually wrong on the training notes ({by_code:.2f})"
     return None

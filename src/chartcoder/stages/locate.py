@@ -133,7 +133,7 @@ class Locate:
             readings = per_mention.get(mention.id, [])
             # a reading whose path was usually wrong on the training notes is set aside before the most
             # specific reading is chosen, so it does not hide the reading it would have dominated
-            wrong = {id(term): usually_wrong(f"{term.source}: {term.path}") for _, term in readings}
+            wrong = {id(term): usually_wrong(f"{term.source}: {term.path}", strip_code(term.code)) for _, term in readings}
             first = best_readings(readings, sentence_stems)
             set_aside = [r for r in first if wrong[id(r[1])]]
             kept = [r for r in first if not wrong[id(r[1])]]

@@ -19,7 +19,7 @@ from chartcoder.codesystems import CodeSystem
 from chartcoder.llm.agents import options_for
 from chartcoder.pipeline import CaseState
 from chartcoder.stages.en_text import phrase_stems
-from chartcoder.stages.learned import MIN_TRAIN_PRECISION, code_precision, train_precision
+from chartcoder.stages.learned import train_precision, usually_wrong
 from chartcoder.types import Candidate, Span
 
 SEVENTH_WORDS = (("sequela", "S"), ("subsequent", "D"))
@@ -142,6 +142,13 @@ def _site_categories(cs: CodeSystem, path: str) -> frozenset[str]:
     return frozenset(cats)
 
 
+def _restates(vague: Candidate, specific: Candidate) -> bool:
+    """The first candidate's words are all among the second's: the same condition said again with more
+    words ('hematuria' ... 'gross hematuria')."""
+    words = set(phrase_stems(" ".join(e.text for e in vague.evidence)))
+    return words <= set(phrase_stems(" ".join(e.text for e in specific.evidence)))
+
+
 class Verify:
     """Make every candidate a valid, specific code and apply the Tabular instructions."""
 
@@ -178,8 +185,8 @@ class Verify:
                 cand.rejected = f"{cand.code} is not a complete code and the text does not say which child applies"
                 verified.append(cand)
                 continue
-            if learned is None and (by_code := code_precision(code)) is not None and by_code < MIN_TRAIN_PRECISION:
-                cand.rejected = f"a path rarely seen, to a code usually wrong on the training notes ({by_code:.2f})"
+            if learned is None:  # the code is known only now that it is complete
+                cand.rejected = usually_wrong(cand.path[0], code)
             cand.code = code
             cand.title = cs.title(code) or ""
             cand.notes_checked += notes
@@ -329,11 +336,9 @@ class Verify:
             if not (_unspecified_rank(c.code, c.title) == 2 or without):
                 continue
             parent = c.code[:-1].rstrip(".")
-            words = set(phrase_stems(" ".join(e.text for e in c.evidence)))
             better = [o for o in dx if o is not c and not o.rejected and o.code.startswith(parent)
                       and o.code != c.code and _unspecified_rank(o.code, o.title) < 2
-                      and (without or sentence_of.get(o.mention_id) == sentence_of.get(c.mention_id)
-                           or words <= set(phrase_stems(" ".join(e.text for e in o.evidence))))]
+                      and (without or sentence_of.get(o.mention_id) == sentence_of.get(c.mention_id) or _restates(c, o))]
             if better:
                 c.rejected = f"less specific than {better[0].code}, which is assigned"
 

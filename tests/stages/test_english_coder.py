@@ -228,7 +228,11 @@ def test_a_rare_path_to_a_usually_wrong_code_is_set_aside(monkeypatch) -> None:
     assert any(r.code == "R11.0" and "usually wrong" in r.reason for r in res.rejected)
 
 
-def test_fracture_defaults_to_traumatic_and_external_cause_needs_an_injury() -> None:
+def test_fracture_defaults_to_traumatic_and_external_cause_needs_an_injury(monkeypatch) -> None:
+    from chartcoder.stages import learned
+
+    for name in ("term_stats", "reading_stats", "code_stats"):
+        monkeypatch.setattr(learned, name, lambda: {})
     dx = code("He suffered a fall from a ladder with fracture of the left radius.").diagnoses()
     assert "S52.92XA" in dx and "W11.XXXA" in dx
     res = code("She fell from a ladder last year; no injuries.")

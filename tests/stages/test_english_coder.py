@@ -237,3 +237,11 @@ def test_fracture_defaults_to_traumatic_and_external_cause_needs_an_injury(monke
     assert "S52.92XA" in dx and "W11.XXXA" in dx
     res = code("She fell from a ladder last year; no injuries.")
     assert not any(c[0] in "VWXY" for c in res.diagnoses())
+
+
+@pytest.mark.parametrize(("note", "expected"), [
+    ("She was allergic to penicillin.", "Z88.0"),
+    ("Allergy to iodinated contrast.", "Z91.041"),
+])
+def test_allergy_status(note: str, expected: str) -> None:
+    assert expected in code(note).diagnoses()

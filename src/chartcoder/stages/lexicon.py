@@ -177,7 +177,7 @@ def _icd10cm_terms(cs: CodeSystem) -> list[Term]:
         if stems:
             terms.append(Term(stems, code, "inclusion", text))
     index_terms = _index_terms(cs, "index")
-    terms += index_terms + _long_term_drug_terms(index_terms)
+    terms += index_terms + _status_terms(index_terms)
     terms += _neoplasm_terms(cs)
     terms += _drug_terms(cs)
     terms += _index_terms(cs, "eindex")
@@ -187,16 +187,21 @@ def _icd10cm_terms(cs: CodeSystem) -> list[Term]:
     return [t for t in terms if "classified elsewhere" not in t.path.lower()]
 
 
-def _long_term_drug_terms(index_terms: list[Term]) -> list[Term]:
-    """"Long-term (current) drug therapy" (Z79.-) read as a note says it: the drug class with a word of
-    ongoing use ("usual treatment with anticoagulants", "chronic steroids"), which the note words map to
-    the pseudo-word __longterm__ (rules/en/synonyms.json); drug names map to their class there too."""
+def _status_terms(index_terms: list[Term]) -> list[Term]:
+    """Status codes read as a note says them. "Long-term (current) drug therapy" (Z79.-): the drug class
+    with a word of ongoing use ("usual treatment with anticoagulants", "chronic steroids"), which the
+    note words map to the pseudo-word __longterm__ (rules/en/synonyms.json; drug names map to their
+    class there too). Allergy status (Z88.-, Z91.0-): "allergic to penicillin", without the index's
+    "History, personal"."""
     out = []
     for t in index_terms:
         if t.path.startswith("Long-term, "):
             stems = tuple(s for s in t.stems if s not in ("long", "term"))
             if stems:
                 out.append(Term(stems + ("__longterm__",), t.code, "index", t.path))
+        elif t.path.startswith("History, personal, allergy, "):
+            # "allergic to penicillin" is the allergy status the index files under personal history
+            out.append(Term(tuple(s for s in t.stems if s not in ("histori", "person")), t.code, "index", t.path))
     return out
 
 

@@ -1,8 +1,11 @@
-"""Path precision learned on the CodiEsp train split (``scripts/learn_term_stats.py``).
+"""Statistics learned on the CodiEsp train split (``scripts/learn_term_stats.py``).
 
-Locate uses it to set aside readings whose index/tabular path was usually wrong, before the most
-specific reading is chosen, so a rejected subterm ("Pain, tumor associated") falls back to the reading
-it would have hidden ("Pain"); Verify blends it into the confidence.
+- path precision: Locate sets aside readings whose index/tabular path was usually wrong, before the
+  most specific reading is chosen, so a rejected subterm ("Pain, tumor associated") falls back to the
+  reading it would have hidden ("Pain"); Verify blends it into the confidence.
+- code precision: judges a path seen too rarely to have its own figure.
+- reading precision: how often a reading's code was right whenever it matched, chosen or not; Locate
+  prefers a reading of fewer words the training notes bore out clearly more often.
 """
 
 from __future__ import annotations
@@ -17,55 +20,47 @@ MIN_READING_EVIDENCE = 3
 MIN_CODE_EVIDENCE = 3
 
 
-@cache
-def term_stats() -> dict[str, list[int]]:
-    """Path -> [assigned, correct] learned on the CodiEsp train split (empty when absent)."""
+def _table(name: str) -> dict[str, list[int]]:
     try:
-        return load_rules("en", "term_stats")
+        return load_rules("en", name)
     except FileNotFoundError:
         return {}
 
 
-def train_precision(path: str) -> float | None:
-    """Smoothed share of train assignments by this path that were right, or None if rarely seen."""
-    assigned, correct = term_stats().get(path, (0, 0))
-    if assigned < MIN_TRAIN_EVIDENCE:
-        return None
-    return (correct + 0.5) / (assigned + 1)
+def _smoothed(table: dict[str, list[int]], key: str, minimum: int) -> float | None:
+    """Smoothed share right, or None when seen fewer than ``minimum`` times."""
+    seen, right = table.get(key, (0, 0))
+    return None if seen < minimum else (right + 0.5) / (seen + 1)
+
+
+@cache
+def term_stats() -> dict[str, list[int]]:
+    """Path -> [assigned, correct] (empty when absent)."""
+    return _table("term_stats")
 
 
 @cache
 def code_stats() -> dict[str, list[int]]:
-    """Code -> [assigned, correct] on the CodiEsp train split, whichever path led to it."""
-    try:
-        return load_rules("en", "code_stats")
-    except FileNotFoundError:
-        return {}
-
-
-def code_precision(code: str) -> float | None:
-    """Smoothed share of train assignments of this code that were right, or None if rarely seen."""
-    assigned, correct = code_stats().get(code, (0, 0))
-    if assigned < MIN_CODE_EVIDENCE:
-        return None
-    return (correct + 0.5) / (assigned + 1)
+    """Code -> [assigned, correct], whichever path led to it."""
+    return _table("code_stats")
 
 
 @cache
 def reading_stats() -> dict[str, list[int]]:
-    """Path -> [matched, right]: every reading of an affirmed mention on the CodiEsp train split, chosen or not."""
-    try:
-        return load_rules("en", "reading_stats")
-    except FileNotFoundError:
-        return {}
+    """Path -> [matched, right]: every reading of an affirmed mention, chosen or not."""
+    return _table("reading_stats")
+
+
+def train_precision(path: str) -> float | None:
+    return _smoothed(term_stats(), path, MIN_TRAIN_EVIDENCE)
+
+
+def code_precision(code: str) -> float | None:
+    return _smoothed(code_stats(), code, MIN_CODE_EVIDENCE)
 
 
 def reading_precision(path: str) -> float | None:
-    """Smoothed share of train matches of this reading whose code was right, or None if rarely seen."""
-    matched, right = reading_stats().get(path, (0, 0))
-    if matched < MIN_READING_EVIDENCE:
-        return None
-    return (right + 0.5) / (matched + 1)
+    return _smoothed(reading_stats(), path, MIN_READING_EVIDENCE)
 
 
 def usually_wrong(path: str, code: str | None = None) -> str | None:

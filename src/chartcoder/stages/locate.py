@@ -88,6 +88,27 @@ def _prefer_learned(reading: tuple[Match, object], readings: list[tuple[Match, o
     return best
 
 
+def choose_readings(readings: list[tuple[Match, object]], sentence_stems: frozenset[str]
+                    ) -> tuple[list[tuple[Match, object]], dict[int, str | None]]:
+    """The readings a mention yields (kept and set aside) and, per term id, why a reading is set aside.
+
+    A reading whose path (or, when the path is too rare, whose code) was usually wrong on the training
+    notes is set aside, and the reading it would have dominated may stand in if its own path was right
+    often enough; each kept reading may then give way to one of fewer words the notes bore out more.
+    """
+    wrong = {id(term): usually_wrong(f"{term.source}: {term.path}", strip_code(term.code)) for _, term in readings}
+    first = best_readings(readings, sentence_stems)
+    set_aside = [r for r in first if wrong[id(r[1])]]
+    kept = [r for r in first if not wrong[id(r[1])]]
+    if set_aside:
+        seen = {id(r[1]) for r in kept}
+        kept += [r for r in best_readings([r for r in readings if not wrong[id(r[1])]], sentence_stems)
+                 if id(r[1]) not in seen and (train_precision(f"{r[1].source}: {r[1].path}") or 0) >= FALLBACK_PRECISION]
+    kept = [_prefer_learned(r, readings, wrong) for r in kept]
+    unique = {id(term): (m, term) for m, term in kept + set_aside}
+    return list(unique.values()), wrong
+
+
 def _pointers(term: object) -> int:
     """How many parts of an index path only point to a table: an explicit path ("Catheterization, Heart")
     beats one built from pointers ("Catheterization, Insertion of device in, Heart")."""
@@ -131,21 +152,10 @@ class Locate:
             a, b = state.scratch["sentence_tokens"][mention.sentence]
             sentence_stems = frozenset(st for t in tokens[a:b] for st in t.stems)
             readings = per_mention.get(mention.id, [])
-            # a reading whose path was usually wrong on the training notes is set aside before the most
-            # specific reading is chosen, so it does not hide the reading it would have dominated
-            wrong = {id(term): usually_wrong(f"{term.source}: {term.path}", strip_code(term.code)) for _, term in readings}
-            first = best_readings(readings, sentence_stems)
-            set_aside = [r for r in first if wrong[id(r[1])]]
-            kept = [r for r in first if not wrong[id(r[1])]]
-            if set_aside:
-                seen = {id(r[1]) for r in kept}
-                kept += [r for r in best_readings([r for r in readings if not wrong[id(r[1])]], sentence_stems)
-                         if id(r[1]) not in seen and (train_precision(f"{r[1].source}: {r[1].path}") or 0) >= FALLBACK_PRECISION]
-            kept = [_prefer_learned(r, readings, wrong) for r in kept]
             state.scratch.setdefault("readings", []).extend(
                 (mention.id, f"{term.source}: {term.path}", strip_code(term.code)) for _, term in readings)
-            unique = {id(term): (m, term) for m, term in kept + set_aside}
-            for m, term in unique.values():
+            chosen, wrong = choose_readings(readings, sentence_stems)
+            for m, term in chosen:
                 cs = self.systems[mention.type]
                 code = strip_code(term.code)
                 score = min(1.0, 0.45 + 0.12 * len(term.stems) + 0.05 * SOURCE_RANK.get(term.source, 0))

@@ -49,6 +49,11 @@ class Term:
     path: str
 
     @property
+    def key(self) -> str:
+        """'source: path', as candidates carry it and as the learned statistics are keyed."""
+        return f"{self.source}: {self.path}"
+
+    @property
     def digits(self) -> bool:
         """True when the term holds a number that must stay attached."""
         return any(s.isdigit() for s in self.stems)

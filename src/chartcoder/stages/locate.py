@@ -75,14 +75,14 @@ def _prefer_learned(reading: tuple[Match, object], readings: list[tuple[Match, o
     more often ("Pain" rather than "Pain, scrotum" when the annotators kept to the first): how often each
     reading's code was right whenever the reading matched, chosen or not (``learned.reading_precision``)."""
     m, term = reading
-    mine = reading_precision(f"{term.source}: {term.path}")
+    mine = reading_precision(term.key)
     if mine is None:
         return reading
     best, best_p = reading, mine + PREFER_MARGIN
     for r in readings:
         if r[1] is term or wrong[id(r[1])] or not set(r[0].positions) <= set(m.positions):
             continue
-        p = reading_precision(f"{r[1].source}: {r[1].path}")
+        p = reading_precision(r[1].key)
         if p is not None and p > best_p:
             best, best_p = r, p
     return best
@@ -96,14 +96,14 @@ def choose_readings(readings: list[tuple[Match, object]], sentence_stems: frozen
     notes is set aside, and the reading it would have dominated may stand in if its own path was right
     often enough; each kept reading may then give way to one of fewer words the notes bore out more.
     """
-    wrong = {id(term): usually_wrong(f"{term.source}: {term.path}", strip_code(term.code)) for _, term in readings}
+    wrong = {id(term): usually_wrong(term.key, strip_code(term.code)) for _, term in readings}
     first = best_readings(readings, sentence_stems)
     set_aside = [r for r in first if wrong[id(r[1])]]
     kept = [r for r in first if not wrong[id(r[1])]]
     if set_aside:
         seen = {id(r[1]) for r in kept}
         kept += [r for r in best_readings([r for r in readings if not wrong[id(r[1])]], sentence_stems)
-                 if id(r[1]) not in seen and (train_precision(f"{r[1].source}: {r[1].path}") or 0) >= FALLBACK_PRECISION]
+                 if id(r[1]) not in seen and (train_precision(r[1].key) or 0) >= FALLBACK_PRECISION]
     kept = [_prefer_learned(r, readings, wrong) for r in kept]
     unique = {id(term): (m, term) for m, term in kept + set_aside}
     return list(unique.values()), wrong
@@ -153,7 +153,7 @@ class Locate:
             sentence_stems = frozenset(st for t in tokens[a:b] for st in t.stems)
             readings = per_mention.get(mention.id, [])
             state.scratch.setdefault("readings", []).extend(
-                (mention.id, f"{term.source}: {term.path}", strip_code(term.code)) for _, term in readings)
+                (mention.id, term.key, strip_code(term.code)) for _, term in readings)
             chosen, wrong = choose_readings(readings, sentence_stems)
             for m, term in chosen:
                 cs = self.systems[mention.type]
@@ -162,7 +162,7 @@ class Locate:
                 found.append(Candidate(
                     code=code, system=cs.id, type=mention.type, mention_id=mention.id,
                     evidence=evidence_spans(state.text, tokens, m.positions),
-                    path=[f"{term.source}: {term.path}"], source=term.source, score=round(score, 3),
+                    path=[term.key], source=term.source, score=round(score, 3),
                     rejected=wrong[id(term)],
                 ))
             live = [c for c in found if not c.rejected]

@@ -160,7 +160,7 @@ class Verify:
         self.systems = {"diagnosis": diagnoses, "procedure": procedures}
 
     def __call__(self, state: CaseState) -> CaseState:
-        mentions = {m.id: m for m in state.mentions}
+        sentence_of = {m.id: m.sentence for m in state.mentions}
         verified: list[Candidate] = []
         for cand in state.candidates:
             cs = self.systems[cand.type]
@@ -170,7 +170,7 @@ class Verify:
             if cand.rejected:  # set aside at locate (a usually wrong path, or by the selection agent)
                 verified.append(cand)
                 continue
-            stems = _sentence_stems(state, mentions[cand.mention_id].sentence)
+            stems = _sentence_stems(state, sentence_of[cand.mention_id])
             notes: list[str] = []
             determined: list[str] = []
             try:
@@ -193,13 +193,13 @@ class Verify:
             verified.append(cand)
         live = [c for c in verified if not c.rejected]
         self._combination_hypertension(live, self.systems["diagnosis"])
-        sentence_of = {m.id: m.sentence for m in state.mentions}
         self._excludes1(live, self.systems["diagnosis"], sentence_of)
         self._less_specific(live, sentence_of)
         self._behaviour_stated(live, self.systems["diagnosis"])
         self._external_cause_with_injury(live)
-        self._former_smoker(state, live, self.systems["diagnosis"])
-        self._lymph_node_region(state, [c for c in verified if c.type == "diagnosis"], self.systems["diagnosis"])
+        self._former_smoker(state, live, self.systems["diagnosis"], sentence_of)
+        self._lymph_node_region(state, [c for c in verified if c.type == "diagnosis"], self.systems["diagnosis"],
+                                sentence_of)
         if state.agents.uses_model:
             self._review(state, [c for c in live if not c.rejected and c.type == "diagnosis"], self.systems["diagnosis"])
         state.candidates = verified + self._use_additional(state, live, self.systems["diagnosis"]) + \
@@ -269,14 +269,13 @@ class Verify:
                 c.rejected = f"replaced by the combination code {code}"
 
     @staticmethod
-    def _lymph_node_region(state: CaseState, cands: list[Candidate], cs: CodeSystem) -> None:
+    def _lymph_node_region(state: CaseState, cands: list[Candidate], cs: CodeSystem, sentence_of: dict[int, int]) -> None:
         """Enlarged lymph nodes of a named region are localized (R59.0); of several regions or
         'generalized', generalized (R59.1); otherwise the index's code stands."""
-        mentions = {m.id: m for m in state.mentions}
         for c in cands:
             if c.code not in ("R59.9", "R59.1") or (c.rejected and not c.rejected.startswith("this index")):
                 continue
-            stems = _sentence_stems(state, mentions[c.mention_id].sentence)
+            stems = _sentence_stems(state, sentence_of[c.mention_id])
             regions = stems & LYMPH_REGIONS
             new = "R59.1" if "gener" in stems or len(regions) >= 3 else "R59.0" if regions else None
             if new and new != c.code:
@@ -295,14 +294,13 @@ class Verify:
                 c.rejected = "an external cause without an injury or poisoning it explains"
 
     @staticmethod
-    def _former_smoker(state: CaseState, cands: list[Candidate], cs: CodeSystem) -> None:
+    def _former_smoker(state: CaseState, cands: list[Candidate], cs: CodeSystem, sentence_of: dict[int, int]) -> None:
         """Nicotine dependence that has stopped ('ex-smoker', 'former smoker', 'quit smoking') is a
         personal history, Z87.891 (guideline I.C.5.b), not current dependence F17."""
-        mentions = {m.id: m for m in state.mentions}
         for c in cands:
             if c.rejected or not c.code.startswith("F17"):
                 continue
-            if _sentence_stems(state, mentions[c.mention_id].sentence) & {"ex", "former", "quit", "exsmok"}:
+            if _sentence_stems(state, sentence_of[c.mention_id]) & {"ex", "former", "quit", "exsmok"}:
                 c.notes_checked.append(f"{c.code} -> Z87.891: the dependence has stopped (history)")
                 c.code, c.title = "Z87.891", cs.title("Z87.891") or ""
 

@@ -245,3 +245,13 @@ def test_fracture_defaults_to_traumatic_and_external_cause_needs_an_injury(monke
 ])
 def test_allergy_status(note: str, expected: str) -> None:
     assert expected in code(note).diagnoses()
+
+
+def test_a_spread_out_reading_does_not_borrow_a_word_of_another_phrase() -> None:
+    # "heart" belongs to "heart disease": no "Edema, heart" (-> heart failure) read across the sentence
+    dx = code("Lower limb edemas in relation to her heart disease.").diagnoses()
+    assert "R60.0" in dx and "I51.9" in dx and "I50.9" not in dx
+    dx = code("Central corneal ulcer with stromal necrosis.").diagnoses()
+    assert "H16.019" in dx and "H18.899" not in dx, "'corneal' belongs to 'corneal ulcer'"
+    # a spread-out reading holding the whole phrase still stands
+    assert "B18.2" in code("Chronic hepatitis C virus infection.").diagnoses()

@@ -11,7 +11,7 @@ from chartcoder.llm.agents import options_for
 from chartcoder.pipeline import CaseState
 from chartcoder.rules import load_rules
 from chartcoder.stages.en_text import note_tokens
-from chartcoder.stages.lexicon import Match, lexicon, list_segments
+from chartcoder.stages.lexicon import Match, drop_borrowed, lexicon, list_segments
 from chartcoder.types import Assertion, Mention, Section, Span
 
 _HEADING = re.compile(r"^[ \t]*([A-Za-z][A-Za-z /&()-]{1,60}?)[ \t]*:[ \t]*", re.M)
@@ -124,7 +124,7 @@ class Analyze:
         spans = [(a, b) for a, b, name in heads if name in kinds]  # "ECG:" names a finding, keep it
         in_heading = {i for i, t in enumerate(tokens) for a, b in spans if a <= t.start < b}
         for kind, cs in self.systems:
-            found = lexicon(cs).match(tokens, sent_tokens, segments=segments)
+            found = drop_borrowed(lexicon(cs).match(tokens, sent_tokens, segments=segments))
             matches[kind] = [m for m in found if not in_heading.intersection(m.positions)]
         state.scratch["matches"] = matches
         state.mentions = self._mentions(state, tokens, sent_tokens, matches)

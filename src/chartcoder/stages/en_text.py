@@ -16,6 +16,11 @@ from chartcoder.rules import load_rules
 
 _TOKEN = re.compile(r"[A-Za-z0-9]+(?:[-'][A-Za-z0-9]+)*|__[a-z]+__")
 _stemmer = PorterStemmer()
+# Words Porter folds onto a word of another meaning: "several" episodes are not "severe", a "personal"
+# history is not a "personality", a "positive" test is not a "position", "general" condition is not
+# "generalized", "medical" history is not "medication".
+STEM_OVERRIDES = {"several": "several", "personal": "personal", "positive": "positive", "general": "general",
+                  "medical": "medical"}
 
 
 @lru_cache(maxsize=200_000)
@@ -23,7 +28,7 @@ def stem(word: str) -> str:
     """Porter stem of a lower-case word (numbers and pseudo-tokens unchanged)."""
     if word.startswith("__") or word.isdigit():
         return word
-    return _stemmer.stem(word)
+    return STEM_OVERRIDES.get(word) or _stemmer.stem(word)
 
 
 @lru_cache(maxsize=1)

@@ -166,6 +166,28 @@ class Lexicon:
         return found
 
 
+def drop_borrowed(matches: list[Match]) -> list[Match]:
+    """Drop a spread-out match that borrows a word from a phrase it does not contain.
+
+    In "heart failure with atrial fibrillation", "heart" belongs to the phrase "heart failure", so
+    "Fibrillation, heart" (read across the sentence) is not a reading; "chronic hepatitis C virus
+    infection" still reads "Hepatitis, viral, C, chronic", as it holds the phrase "hepatitis C" whole.
+    """
+    phrases: dict[int, list[frozenset[int]]] = defaultdict(list)
+    for m in matches:
+        if len(m.positions) > 1 and m.positions[-1] - m.positions[0] + 1 == len(m.positions):
+            for p in m.positions:
+                phrases[p].append(frozenset(m.positions))
+    kept = []
+    for m in matches:
+        pos = frozenset(m.positions)
+        spread = m.positions[-1] - m.positions[0] + 1 > len(m.positions)
+        if spread and any(not phrase <= pos for p in m.positions for phrase in phrases.get(p, ())):
+            continue
+        kept.append(m)
+    return kept
+
+
 def _icd10cm_terms(cs: CodeSystem) -> list[Term]:
     conn = cs.conn
     terms: list[Term] = []

@@ -255,3 +255,14 @@ def test_a_spread_out_reading_does_not_borrow_a_word_of_another_phrase() -> None
     assert "H16.019" in dx and "H18.899" not in dx, "'corneal' belongs to 'corneal ulcer'"
     # a spread-out reading holding the whole phrase still stands
     assert "B18.2" in code("Chronic hepatitis C virus infection.").diagnoses()
+
+
+def test_negation_after_the_finding_and_pseudo_negations() -> None:
+    result = code("Lymphadenopathy was not detected.")
+    assert not result.diagnoses() and any(r.reason == "negated" for r in result.rejected)
+    # the backward scope is short: what came before the comma stands
+    dx = code("He had fever and cough, adenopathies were not observed.").diagnoses()
+    assert "R50.9" in dx and "R05.9" in dx and not any(c.startswith("R59") for c in dx)
+    # a denied possibility or treatment is not a denied finding
+    assert "H50.9" in code("It was not possible to quantify the improvement due to the presence of strabismus.").diagnoses()
+    assert "I50.9" in code("Hypertension without treatment, heart failure diagnosed 6 months ago.").diagnoses()

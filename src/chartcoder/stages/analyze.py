@@ -34,7 +34,8 @@ def _context_nlp():  # noqa: ANN202 - spaCy objects
     ctx = nlp.add_pipe("medspacy_context", config={"input_span_type": "group", "span_group_name": "mentions"})
     from medspacy.context import ConTextRule
 
-    ctx.add([ConTextRule(r["literal"], r["category"], direction=r["direction"], pattern=r.get("pattern"))
+    ctx.add([ConTextRule(r["literal"], r["category"], direction=r["direction"], pattern=r.get("pattern"),
+                         max_scope=r.get("max_scope"))
              for r in load_rules("en", "context_extra")["rules"]])
     return nlp, ctx
 

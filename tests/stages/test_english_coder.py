@@ -266,3 +266,11 @@ def test_negation_after_the_finding_and_pseudo_negations() -> None:
     # a denied possibility or treatment is not a denied finding
     assert "H50.9" in code("It was not possible to quantify the improvement due to the presence of strabismus.").diagnoses()
     assert "I50.9" in code("Hypertension without treatment, heart failure diagnosed 6 months ago.").diagnoses()
+
+
+def test_a_fall_with_an_injury_is_its_external_cause() -> None:
+    # the index (R29.6, falling) and the External Cause Index (W19) read the same words: both stand until
+    # verify keeps the external cause only beside the injury it explains
+    dx = code("After a fall she had a fracture of the left wrist.").diagnoses()
+    assert "W19.XXXA" in dx and any(c.startswith("S62") for c in dx)
+    assert not any(c.startswith("W") for c in code("She had repeated falls.").diagnoses())

@@ -53,6 +53,8 @@ def best_readings(matches: list[tuple[Match, object]],
         pos = set(m.positions)
         dominated = False
         for i, (km, kterm) in enumerate(kept):
+            if (term.source == "eindex") != (kterm.source == "eindex"):
+                continue  # an external cause and a condition read from the same words are two codes
             kpos = set(km.positions)
             if pos == kpos and set(term.stems) == set(kterm.stems) and term.code != kterm.code:
                 if (_implied_support(term, sentence_stems), -_pointers(term), _whole_organ(term)) > \

@@ -274,3 +274,31 @@ def test_a_fall_with_an_injury_is_its_external_cause() -> None:
     dx = code("After a fall she had a fracture of the left wrist.").diagnoses()
     assert "W19.XXXA" in dx and any(c.startswith("S62") for c in dx)
     assert not any(c.startswith("W") for c in code("She had repeated falls.").diagnoses())
+
+
+@pytest.mark.parametrize(("note", "expected"), [
+    ("Family history of colon cancer.", "Z80.0"),
+    ("His mother had breast cancer.", "Z80.3"),
+    ("Family history: mother with diabetes mellitus.", "Z83.3"),
+    ("His brother had a stroke.", "Z82.3"),
+])
+def test_a_relatives_condition_is_coded_as_family_history(note: str, expected: str) -> None:
+    result = code(note)
+    assert result.diagnoses() == [expected], "the relative's condition itself is not the patient's"
+    assert any(r.reason == "family history" for r in result.rejected)
+
+
+def test_family_history_needs_a_blood_relative_and_an_affirmed_mention() -> None:
+    assert code("Her husband, a smoker of 30 cigarettes per day.").diagnoses() == []
+    assert code("No family history of colon cancer.").diagnoses() == []
+
+
+def test_every_family_history_target_is_a_valid_code() -> None:
+    from chartcoder.rules import load_rules
+    from chartcoder.stages.verify import FAMILY_HISTORY_CATEGORIES, family_history_code
+
+    cm = get_system("icd10cm")
+    for target in load_rules("en", "family_history")["ranges"].values():
+        assert cm.is_valid(target) and target.startswith(FAMILY_HISTORY_CATEGORIES), target
+    assert family_history_code("E78.01") == "Z83.42" and family_history_code("E78.5") == "Z83.438"
+    assert family_history_code("C18.9") == "Z80.0" and family_history_code("C61") == "Z80.42"

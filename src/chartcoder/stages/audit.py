@@ -8,6 +8,7 @@ from typing import ClassVar
 
 from chartcoder.codesystems import CodeSystem
 from chartcoder.pipeline import CaseState
+from chartcoder.stages.verify import FAMILY_HISTORY_CATEGORIES
 from chartcoder.types import AuditVerdict, Rejected
 
 
@@ -46,6 +47,8 @@ class Audit:
             for c in groups.get((a.type, a.code), []):
                 m = mentions.get(c.mention_id)
                 block = m.assertion.blocking(setting) if m else "no mention"
+                if block == "family history" and a.code.startswith(FAMILY_HISTORY_CATEGORIES):
+                    block = None  # a family-history code is exactly what a relative's condition gives
                 if block:
                     blocks.append(block)
                 else:

@@ -221,14 +221,15 @@ def _status_terms(index_terms: list[Term]) -> list[Term]:
     class there too). Allergy status (Z88.-, Z91.0-): "allergic to penicillin", without the index's
     "History, personal"."""
     out = []
+    long_term, personal_history = set(phrase_stems("Long-term")), set(phrase_stems("History, personal"))
     for t in index_terms:
         if t.path.startswith("Long-term, "):
-            stems = tuple(s for s in t.stems if s not in ("long", "term"))
+            stems = tuple(s for s in t.stems if s not in long_term)
             if stems:
                 out.append(Term(stems + ("__longterm__",), t.code, "index", t.path))
         elif t.path.startswith("History, personal, allergy, "):
             # "allergic to penicillin" is the allergy status the index files under personal history
-            out.append(Term(tuple(s for s in t.stems if s not in ("histori", "person")), t.code, "index", t.path))
+            out.append(Term(tuple(s for s in t.stems if s not in personal_history), t.code, "index", t.path))
     return out
 
 

@@ -13,11 +13,14 @@
 from __future__ import annotations
 
 import re
+from functools import cache
 from typing import ClassVar
 
 from chartcoder.codesystems import CodeSystem
 from chartcoder.llm.agents import options_for
 from chartcoder.pipeline import CaseState
+from chartcoder.rules import load_rules
+from chartcoder.stages.analyze import sentence_span
 from chartcoder.stages.en_text import phrase_stems
 from chartcoder.stages.learned import train_precision, usually_wrong
 from chartcoder.types import Candidate, Span
@@ -33,6 +36,11 @@ LYMPH_REGIONS = {"axillari", "cervic", "inguin", "mediastin", "retroperiton", "h
 
 BMI_VALUE = re.compile(r"(BMI|body mass index)\D{0,25}?(\d{2}(?:[.,]\d)?)", re.I)
 BMI_DIAGNOSES = ("E66", "R63.6", "E40", "E41", "E42", "E43", "E44", "E45", "E46", "R63.4")
+FAMILY_HISTORY_CATEGORIES = ("Z80", "Z81", "Z82", "Z83", "Z84")
+# Family history is of blood relatives: a spouse's smoking is an exposure, not a family history.
+BLOOD_RELATIVE = re.compile(r"\b(family|familial|hereditary|mother|father|parents?|brothers?|sisters?|siblings?|sons?|"
+                            r"daughters?|uncles?|aunts?|cousins?|grand(?:mother|father|parents?)|great-grand\w+|"
+                            r"maternal|paternal)\b", re.I)
 ADOLESCENT = re.compile(r"\b(1[0-9]|[1-9])[- ]year[- ]old\b|\b(child|infant|boy|girl|adolescent)\b", re.I)
 
 
@@ -149,6 +157,39 @@ def _restates(vague: Candidate, specific: Candidate) -> bool:
     return words <= set(phrase_stems(" ".join(e.text for e in specific.evidence)))
 
 
+def _category_number(code: str) -> int:
+    """C18 -> 318: categories in Tabular order (a letter in the second digit place, as in C4A, counts 0)."""
+    digits = "".join(ch if ch.isdigit() else "0" for ch in code[1:3])
+    return (ord(code[0]) - ord("A")) * 100 + int(digits)
+
+
+@cache
+def _family_history_table() -> list[tuple[tuple[int, int, int], str, str]]:
+    """(specificity, key, family-history code) from rules/en/family_history.json, most specific first: a code
+    prefix ("E78.01") before a range, a narrow range before a wide one."""
+    out = []
+    for key, target in load_rules("en", "family_history")["ranges"].items():
+        if "-" in key:
+            lo, hi = (_category_number(k) for k in key.split("-"))
+            out.append(((0, -(hi - lo), 0), key, target))
+        else:
+            out.append(((1, 0, len(key)), key, target))
+    return sorted(out, reverse=True)
+
+
+def family_history_code(code: str) -> str | None:
+    """The Z80-Z84 code for a relative who has (had) the condition coded ``code``."""
+    n = _category_number(code)
+    for _, key, target in _family_history_table():
+        if "-" in key:
+            lo, hi = (_category_number(k) for k in key.split("-"))
+            if lo <= n <= hi:
+                return target
+        elif code.startswith(key):
+            return target
+    return None
+
+
 class Verify:
     """Make every candidate a valid, specific code and apply the Tabular instructions."""
 
@@ -196,15 +237,36 @@ class Verify:
         self._excludes1(live, self.systems["diagnosis"], sentence_of)
         self._less_specific(live, sentence_of)
         self._behaviour_stated(live, self.systems["diagnosis"])
-        self._external_cause_with_injury(live)
+        self._external_cause_with_injury(state, live)
         self._former_smoker(state, live, self.systems["diagnosis"], sentence_of)
         self._lymph_node_region(state, [c for c in verified if c.type == "diagnosis"], self.systems["diagnosis"],
                                 sentence_of)
         if state.agents.uses_model:
             self._review(state, [c for c in live if not c.rejected and c.type == "diagnosis"], self.systems["diagnosis"])
         state.candidates = verified + self._use_additional(state, live, self.systems["diagnosis"]) + \
-            self._bmi(state, live, self.systems["diagnosis"])
+            self._bmi(state, live, self.systems["diagnosis"]) + \
+            self._family_history(state, live, self.systems["diagnosis"])
         return state
+
+    @staticmethod
+    def _family_history(state: CaseState, cands: list[Candidate], cs: CodeSystem) -> list[Candidate]:
+        """A relative's condition is not the patient's: it is coded as family history, Z80-Z84 (guideline
+        I.C.21.c.4), with the relative's mention as evidence. Audit lets these codes (only) through on a
+        family mention."""
+        family = {m.id for m in state.mentions if m.assertion.family and not m.assertion.negated
+                  and BLOOD_RELATIVE.search(state.text, *sentence_span(state, m.sentence))}
+        out: dict[str, Candidate] = {}
+        for c in cands:
+            if c.rejected or c.type != "diagnosis" or c.mention_id not in family:
+                continue
+            code = family_history_code(c.code)
+            if code is None or code in out or not cs.is_valid(code):
+                continue
+            out[code] = Candidate(code=code, system=cs.id, type="diagnosis", mention_id=c.mention_id,
+                                  evidence=c.evidence, path=[f"family history: {c.code} in a relative -> {code}"],
+                                  source="instruction", score=0.6, title=cs.title(code) or "",
+                                  notes_checked=["guideline I.C.21.c.4: family history (rules/en/family_history.json)"])
+        return list(out.values())
 
     @staticmethod
     def _bmi(state: CaseState, cands: list[Candidate], cs: CodeSystem) -> list[Candidate]:
@@ -284,10 +346,12 @@ class Verify:
                 c.code, c.title = new, cs.title(new) or ""
 
     @staticmethod
-    def _external_cause_with_injury(cands: list[Candidate]) -> None:
+    def _external_cause_with_injury(state: CaseState, cands: list[Candidate]) -> None:
         """External causes (V00-Y99) are coded with the injury, poisoning or other effect they explain
-        (guideline I.C.20): none when the record has no S/T code."""
-        if any(not c.rejected and c.type == "diagnosis" and c.code[0] in "ST" for c in cands):
+        (guideline I.C.20): none when the record has no affirmed S/T code ("no injuries" is none)."""
+        affirmed = {m.id for m in state.mentions if not m.assertion.blocking(state.case.setting)}
+        if any(not c.rejected and c.type == "diagnosis" and c.code[0] in "ST" and c.mention_id in affirmed
+               for c in cands):
             return
         for c in cands:
             if not c.rejected and c.type == "diagnosis" and c.code[0] in "VWXY":

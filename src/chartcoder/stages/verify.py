@@ -239,8 +239,7 @@ class Verify:
         self._behaviour_stated(live, self.systems["diagnosis"])
         self._external_cause_with_injury(state, live)
         self._former_smoker(state, live, self.systems["diagnosis"], sentence_of)
-        self._lymph_node_region(state, [c for c in verified if c.type == "diagnosis"], self.systems["diagnosis"],
-                                sentence_of)
+        self._lymph_node_region(state, live, self.systems["diagnosis"], sentence_of)
         if state.agents.uses_model:
             self._review(state, [c for c in live if not c.rejected and c.type == "diagnosis"], self.systems["diagnosis"])
         state.candidates = verified + self._use_additional(state, live, self.systems["diagnosis"]) + \
@@ -335,13 +334,12 @@ class Verify:
         """Enlarged lymph nodes of a named region are localized (R59.0); of several regions or
         'generalized', generalized (R59.1); otherwise the index's code stands."""
         for c in cands:
-            if c.code not in ("R59.9", "R59.1") or (c.rejected and not c.rejected.startswith("this index")):
+            if c.code not in ("R59.9", "R59.1") or c.rejected:
                 continue
             stems = _sentence_stems(state, sentence_of[c.mention_id])
             regions = stems & LYMPH_REGIONS
             new = "R59.1" if "gener" in stems or len(regions) >= 3 else "R59.0" if regions else None
             if new and new != c.code:
-                c.rejected = None  # the region, not the index default, decides
                 c.notes_checked.append(f"{c.code} -> {new}: {'generalized' if new == 'R59.1' else 'region named'}")
                 c.code, c.title = new, cs.title(new) or ""
 

@@ -20,7 +20,7 @@ from learn_term_stats import code_all, learn
 from chartcoder.codesystems import get_system
 from chartcoder.eval import metrics as M
 from chartcoder.eval.datasets import read_codiesp
-from chartcoder.eval.run import align_to_gold
+from chartcoder.eval.run import align_procedures_to_gold, align_to_gold
 from chartcoder.stages import learned
 
 
@@ -45,7 +45,8 @@ def main() -> None:
             dx = [a.code for a in state.assignments if a.type == "diagnosis"]
             px = [a.determined or a.code for a in state.assignments if a.type == "procedure"]
             for kind, gold, pred in (("diagnoses", doc.gold.diagnoses, align_to_gold(doc.gold.diagnoses, dx, valid)),
-                                     ("procedures as annotated", doc.gold.procedures, px)):
+                                     ("procedures as annotated", doc.gold.procedures,
+                                      align_procedures_to_gold(doc.gold.procedures, px))):
                 tp, n_pred, n_gold = M.match_counts(gold, list(dict.fromkeys(pred)), M.exact)
                 counts[kind + " tp"] += tp
                 counts[kind + " pred"] += n_pred

@@ -27,7 +27,7 @@ from pathlib import Path
 from chartcoder.coder import english_pipeline
 from chartcoder.codesystems import get_system
 from chartcoder.eval.datasets import Document, read_codiesp
-from chartcoder.eval.run import align_to_gold
+from chartcoder.eval.run import align_procedures_to_gold, align_to_gold
 from chartcoder.pipeline import CaseState
 
 RULES = Path(__file__).resolve().parents[1] / "src" / "chartcoder" / "rules" / "en"
@@ -58,8 +58,9 @@ def learn(states: list[tuple[Document, CaseState]], valid: Callable[[str], bool]
         for a in state.assignments:
             # the same matching as the evaluation: partial PCS gold, and 2018 codes split since then
             # (R51 -> R51.9) or written without their 7th character
-            aligned = align_to_gold(sorted(gold), [a.code], valid)[0] if a.type == "diagnosis" else a.code
-            right = aligned in gold or (a.type == "procedure" and any(a.code.startswith(g) for g in gold))
+            aligned = align_to_gold(sorted(gold), [a.code], valid)[0] if a.type == "diagnosis" \
+                else align_procedures_to_gold(sorted(gold), [a.code])[0]
+            right = aligned in gold or (a.type == "procedure" and any(aligned.startswith(g) for g in gold))
             for table, key in ((paths, a.path[0]), (codes, a.code)):
                 table[key][0] += 1
                 table[key][1] += right
@@ -80,6 +81,8 @@ def _right(code: str, gold: set[str], kind: str, valid: Callable[[str], bool]) -
     older-edition code it refines."""
     if kind == "diagnosis" and align_to_gold(sorted(gold), [code], valid)[0] in gold:
         return True
+    if kind == "procedure":
+        code = align_procedures_to_gold(sorted(gold), [code])[0]
     return code in gold or any(g.startswith(code) or code.startswith(g) for g in gold)
 
 

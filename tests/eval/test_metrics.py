@@ -56,3 +56,15 @@ def test_older_edition_gold_is_matched_by_its_refinements() -> None:
     # a concept carved out of a still-valid code since 2018 is written as the code the gold used
     assert align_to_gold(["F32.9"], ["F32.A"], {"F32.9", "F32.A"}.__contains__) == ["F32.9"]
     assert align_to_gold(["F33.9"], ["F32.A"], {"F32.9", "F32.A"}.__contains__) == ["F32.A"]
+
+
+def test_pcs_rows_replaced_since_fy2018_are_matched_to_the_old_row() -> None:
+    from chartcoder.codesystems import get_system
+    from chartcoder.codesystems.icd10pcs import PCS_REPLACED_SINCE_2018
+    from chartcoder.eval.run import align_procedures_to_gold
+
+    pcs = get_system("icd10pcs")
+    for old, new in PCS_REPLACED_SINCE_2018.items():
+        assert pcs.is_valid(new) and not pcs.exists(old), (old, new)
+    assert align_procedures_to_gold(["3E0T3CZ", "BW24"], ["3E0T3BZ", "BW24"]) == ["3E0T3CZ", "BW24"]
+    assert align_procedures_to_gold(["BW24"], ["3E0T3BZ"]) == ["3E0T3BZ"], "only when the gold has the old row"

@@ -302,3 +302,13 @@ def test_every_family_history_target_is_a_valid_code() -> None:
         assert cm.is_valid(target) and target.startswith(FAMILY_HISTORY_CATEGORIES), target
     assert family_history_code("E78.01") == "Z83.42" and family_history_code("E78.5") == "Z83.438"
     assert family_history_code("C18.9") == "Z80.0" and family_history_code("C61") == "Z80.42"
+
+
+def test_imaging_contrast_and_pcs_rows_of_this_edition() -> None:
+    # the PCS Index writes "Ultrasonography, Heart, Right and Left B246YZZ" (other contrast): a record silent
+    # about contrast gets the no-contrast row, determined in full (contrast is exceptional in ultrasound)
+    px = {a.code: a for a in code("A transthoracic echocardiogram was performed.").codes if a.type == "procedure"}
+    assert "B246ZZZ" in px and px["B246ZZZ"].determined is None
+    # a CT's contrast stays open when the record is silent: the text determines the body part only
+    px = {a.code: a for a in code("A thoraco-abdomino-pelvic CT was performed.").codes if a.type == "procedure"}
+    assert any(c.startswith("BW25") for c in px) and all(a.determined == "BW25" for a in px.values())

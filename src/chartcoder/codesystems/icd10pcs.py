@@ -19,6 +19,11 @@ FILES = {
     "index": "icd10pcs_index_2025.xml.gz",
     "definitions": "icd10pcs_definitions_2025.xml.gz",
 }
+# Rows deleted since FY2018 and the row of this edition that now codes the same procedure (old -> new): the
+# substance "Regional Anesthetic" was folded into "Anesthetic Agent" (nerve, spinal and epidural blocks), and
+# single hemodialysis became "Intermittent, Less than 6 Hours Per Day" (FY2019 addenda). Used to read
+# FY2018-coded data (CodiEsp) against this edition.
+PCS_REPLACED_SINCE_2018 = {"3E0T3CZ": "3E0T3BZ", "3E0R3CZ": "3E0R3BZ", "3E0S3CZ": "3E0S3BZ", "5A1D00Z": "5A1D70Z"}
 PCS_CHARS = "0123456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 AXIS_TITLES_MED_SURG = {1: "Section", 2: "Body System", 3: "Operation", 4: "Body Part", 5: "Approach",
                         6: "Device", 7: "Qualifier"}

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from chartcoder.codesystems.icd10pcs import PCS_REPLACED_SINCE_2018
 from chartcoder.eval import metrics as M
 from chartcoder.eval.datasets import Dataset, Document
 from chartcoder.types import Case, CodingResult
@@ -102,6 +103,14 @@ def _type_scores(golds: list[list[str]], preds: list[list[str]], ranks: list[lis
 CARVED_OUT_SINCE_2018 = {"F32.A": "F32.9"}
 
 
+_PCS_REPLACING = {new: old for old, new in PCS_REPLACED_SINCE_2018.items()}
+
+
+def align_procedures_to_gold(gold: list[str], predicted: list[str]) -> list[str]:
+    """Predicted ICD-10-PCS codes written as the FY2018 row they replace, when the gold has that row."""
+    return list(dict.fromkeys(_PCS_REPLACING[p] if _PCS_REPLACING.get(p) in gold else p for p in predicted))
+
+
 def align_to_gold(gold: list[str], predicted: list[str], valid: Callable[[str], bool]) -> list[str]:
     """Predicted codes written as the older-edition gold code they refine, when that gold code is not a
     valid code of our edition (it was split, or lacks its 7th character), or as the code a concept was
@@ -142,15 +151,20 @@ def score(dataset: Dataset, outcomes: list[DocOutcome], wall_seconds: float) -> 
         if dataset.older_edition and summary["diagnoses"]:
             summary["diagnoses"]["f1_without_edition_alignment"] = round(unaligned, 4)
         if "procedures" in dataset.code_types:
-            summary["procedures"] = _type_scores([o.doc.gold.procedures for o in outcomes],
-                                                 [o.procedures for o in outcomes], [o.ranked_px for o in outcomes],
-                                                 partial=True)
+            golds_px = [o.doc.gold.procedures for o in outcomes]
+
+            def aligned(preds: list[list[str]]) -> list[list[str]]:
+                if not dataset.older_edition:
+                    return preds
+                return [align_procedures_to_gold(g, p) for g, p in zip(golds_px, preds, strict=True)]
+
+            summary["procedures"] = _type_scores(golds_px, aligned([o.procedures for o in outcomes]),
+                                                 aligned([o.ranked_px for o in outcomes]), partial=True)
             if dataset.partial_procedures:
                 # The gold stops at 4 characters where the note does not give the rest; score our codes the
                 # same way: a code completed with table defaults counts as the prefix the text determines.
-                summary["procedures_as_annotated"] = _type_scores(
-                    [o.doc.gold.procedures for o in outcomes], [o.procedures_determined for o in outcomes],
-                    [o.procedures_determined for o in outcomes])
+                determined = aligned([o.procedures_determined for o in outcomes])
+                summary["procedures_as_annotated"] = _type_scores(golds_px, determined, determined)
         with_principal = [o for o in outcomes if o.doc.gold.principal]
         if with_principal:
             summary["principal_accuracy"] = round(

@@ -19,6 +19,7 @@ from importlib import resources
 from pathlib import Path
 
 from chartcoder.codesystems import CodeSystem
+from chartcoder.codesystems.icd10pcs import PCS_REPLACED_SINCE_2018
 from chartcoder.codesystems.store import cache_dir
 from chartcoder.stages.en_text import Token, phrase_stems
 
@@ -241,7 +242,7 @@ def _learned_terms(procedures: bool) -> list[Term]:
         return []
     out = []
     for e in data.get("terms", []):
-        code = e["code"]
+        code = PCS_REPLACED_SINCE_2018.get(e["code"], e["code"])  # learned from FY2018 gold
         is_pcs = len(code) in (4, 7) and "." not in code  # ICD-10-CM codes of 4+ characters carry a dot
         if is_pcs != procedures:
             continue
@@ -436,7 +437,17 @@ def _drug_terms(cs: CodeSystem) -> list[Term]:
 
 
 def _icd10pcs_terms(cs: CodeSystem) -> list[Term]:
-    return [t for t in _index_terms(cs, "index", PCS_POINTER) if len(t.code) >= 3] + _learned_terms(procedures=True)
+    terms = [_contrast_from_text(t) for t in _index_terms(cs, "index", PCS_POINTER) if len(t.code) >= 3]
+    return terms + _learned_terms(procedures=True)
+
+
+def _contrast_from_text(term: Term) -> Term:
+    """The PCS Index writes some imaging rows with contrast Y ("Ultrasonography, Heart, Right and Left
+    B246YZZ"); the contrast is the record's to say, so such a term determines the body part only and
+    the row is completed from the text (an echocardiogram without contrast is B246ZZZ)."""
+    if term.code.startswith("B") and len(term.code) == 7 and term.code[4] == "Y":
+        return Term(term.stems, term.code[:4], term.source, term.path)
+    return term
 
 
 def _rules_digest() -> str:

@@ -44,7 +44,7 @@ def code_all(docs: list[Document]) -> list[tuple[Document, CaseState]]:
     out = []
     for doc in docs:
         case = doc.case()
-        out.append((doc, pipeline.run(CaseState(case=case, text=case.text))))
+        out.append((doc, pipeline.run(CaseState(case=case, text=case.text, scratch={"readings": []}))))
     return out
 
 

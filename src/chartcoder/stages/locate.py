@@ -154,8 +154,8 @@ class Locate:
             a, b = state.scratch["sentence_tokens"][mention.sentence]
             sentence_stems = frozenset(st for t in tokens[a:b] for st in t.stems)
             readings = per_mention.get(mention.id, [])
-            state.scratch.setdefault("readings", []).extend(
-                (mention.id, term.key, strip_code(term.code)) for _, term in readings)
+            if "readings" in state.scratch:  # asked for by the learning scripts (learn_term_stats.py)
+                state.scratch["readings"].extend((mention.id, term.key, strip_code(term.code)) for _, term in readings)
             chosen, wrong = choose_readings(readings, sentence_stems)
             for m, term in chosen:
                 cs = self.systems[mention.type]

@@ -168,28 +168,24 @@ def _category_number(code: str) -> int:
 
 
 @cache
-def _family_history_table() -> list[tuple[tuple[int, int, int], str, str]]:
-    """(specificity, key, family-history code) from rules/en/family_history.json, most specific first: a code
-    prefix ("E78.01") before a range, a narrow range before a wide one."""
-    out = []
+def _family_history_table() -> list[tuple[tuple[int, int], str | tuple[int, int], str]]:
+    """(specificity, code prefix or category range, family-history code) from rules/en/family_history.json,
+    most specific first: a code prefix ("E78.01") before a range, a narrow range before a wide one."""
+    out: list[tuple[tuple[int, int], str | tuple[int, int], str]] = []
     for key, target in load_rules("en", "family_history")["ranges"].items():
         if "-" in key:
             lo, hi = (_category_number(k) for k in key.split("-"))
-            out.append(((0, -(hi - lo), 0), key, target))
+            out.append(((0, lo - hi), (lo, hi), target))
         else:
-            out.append(((1, 0, len(key)), key, target))
-    return sorted(out, reverse=True)
+            out.append(((1, len(key)), key, target))
+    return sorted(out, key=lambda row: row[0], reverse=True)
 
 
 def family_history_code(code: str) -> str | None:
     """The Z80-Z84 code for a relative who has (had) the condition coded ``code``."""
     n = _category_number(code)
     for _, key, target in _family_history_table():
-        if "-" in key:
-            lo, hi = (_category_number(k) for k in key.split("-"))
-            if lo <= n <= hi:
-                return target
-        elif code.startswith(key):
+        if key[0] <= n <= key[1] if isinstance(key, tuple) else code.startswith(key):
             return target
     return None
 

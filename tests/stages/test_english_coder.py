@@ -207,6 +207,7 @@ def test_unspecified_yields_to_the_same_condition_restated() -> None:
     ("The family reported vomiting in the last 15 days.", "R11.10", False),
     ("The child had suffered febrile seizures.", "R56.00", False),
     ("Her mother suffered from asthma.", "J45.909", True),
+    ("Cirrhosis due to Child's B8 hemochromatosis.", "E83.119", False),
 ])
 def test_a_relative_as_informant_is_not_family_history(note: str, code_: str, family: bool) -> None:
     res = code(note)

@@ -39,7 +39,7 @@ BMI_DIAGNOSES = ("E66", "R63.6", "E40", "E41", "E42", "E43", "E44", "E45", "E46"
 FAMILY_HISTORY_CATEGORIES = ("Z80", "Z81", "Z82", "Z83", "Z84")
 # Family history is of blood relatives: a spouse's smoking is an exposure, not a family history.
 BLOOD_RELATIVE = re.compile(r"\b(family|familial|hereditary|mother|father|parents?|brothers?|sisters?|siblings?|sons?|"
-                            r"daughters?|uncles?|aunts?|cousins?|grand(?:mother|father|parents?)|great-grand\w+|"
+                            r"daughters?|child|children|uncles?|aunts?|cousins?|grand(?:mother|father|parents?)|great-grand\w+|"
                             r"maternal|paternal)\b", re.I)
 ADOLESCENT = re.compile(r"\b(1[0-9]|[1-9])[- ]year[- ]old\b|\b(child|infant|boy|girl|adolescent)\b", re.I)
 

@@ -313,3 +313,23 @@ def test_imaging_contrast_and_pcs_rows_of_this_edition() -> None:
     # a CT's contrast stays open when the record is silent: the text determines the body part only
     px = {a.code: a for a in code("A thoraco-abdomino-pelvic CT was performed.").codes if a.type == "procedure"}
     assert any(c.startswith("BW25") for c in px) and all(a.determined == "BW25" for a in px.values())
+
+
+def test_coordinated_list_items_share_words_only_when_asked() -> None:
+    from chartcoder.stages.en_text import note_tokens, phrase_stems
+    from chartcoder.stages.lexicon import Lexicon, Term, list_segments
+
+    terms = [Term(phrase_stems("biopsy liver"), "0FB0", "index", "Biopsy, liver"),
+             Term(phrase_stems("hypertension pulmonary"), "I27.20", "index", "Hypertension, pulmonary")]
+    lex = Lexicon(terms)
+
+    def found(text: str, coordination: bool) -> set[str]:
+        tokens = note_tokens(text)
+        matches = lex.match(tokens, [(0, len(tokens))], segments=list_segments(text, tokens), coordination=coordination)
+        return {terms[m.term].code for m in matches}
+
+    # "liver and kidney biopsy": the liver biopsy, read as coordination does
+    assert "0FB0" in found("Liver and kidney biopsy.", coordination=True)
+    assert "0FB0" not in found("Liver and kidney biopsy.", coordination=False)
+    # one word from each item is never a reading
+    assert "I27.20" not in found("Pulmonary disease, hypertension.", coordination=True)

@@ -125,7 +125,8 @@ class Analyze:
         spans = [(a, b) for a, b, name in heads if name in kinds]  # "ECG:" names a finding, keep it
         in_heading = {i for i, t in enumerate(tokens) for a, b in spans if a <= t.start < b}
         for kind, cs in self.systems:
-            found = drop_borrowed(lexicon(cs).match(tokens, sent_tokens, segments=segments))
+            found = drop_borrowed(lexicon(cs).match(tokens, sent_tokens, segments=segments,
+                                                    coordination=kind == "procedure"))
             matches[kind] = [m for m in found if not in_heading.intersection(m.positions)]
         state.scratch["matches"] = matches
         state.mentions = self._mentions(state, tokens, sent_tokens, matches)

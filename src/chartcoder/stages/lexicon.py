@@ -73,6 +73,27 @@ def list_segments(text: str, tokens: list[Token]) -> list[int]:
     return out
 
 
+def _joins_items(pos: list[int], segments: list[int], members: dict[int, list[int]], coordination: bool) -> bool:
+    """Whether a match may join the list items it touches: only by using every word of them ("diabetes
+    mellitus, type 2"), never one word from each ("pulmonary disease, hypertension"). With
+    ``coordination`` (procedure names: "right nephrectomy and adrenalectomy") the items may also share
+    words as coordination does: the words used of an earlier item are its last words, of the last item a
+    run of adjacent words."""
+    touched = sorted({segments[p] for p in pos})
+    if len(touched) == 1:
+        return True
+    chosen = set(pos)
+    if all(i in chosen for seg in touched for i in members[seg]):
+        return True
+    if not coordination:
+        return False
+    for seg in touched:
+        used = [i for i in members[seg] if i in chosen]
+        if used[-1] - used[0] + 1 != len(used) or (seg != touched[-1] and used[-1] != members[seg][-1]):
+            return False
+    return True
+
+
 def _digits_attached(term: Term, pos: list[int], tokens: list[Token]) -> bool:
     """A number ("stage 3", "type 2") must stand next to another word of the term."""
     chosen = set(pos)
@@ -125,7 +146,7 @@ class Lexicon:
         self.anchor = dict(self.anchor)
 
     def match(self, tokens: list[Token], sentences: list[tuple[int, int]], slack: int = 3,
-              segments: list[int] | None = None) -> list[Match]:
+              segments: list[int] | None = None, coordination: bool = False) -> list[Match]:
         """All terms whose stems all occur inside one sentence within len(term)+slack tokens.
 
         ``segments`` numbers the list items of a sentence (commas, semicolons, "and", "or" separate
@@ -156,10 +177,8 @@ class Lexicon:
                         span = max(pos) - min(pos) + 1
                         if term.digits and not _digits_attached(term, pos, tokens):
                             continue
-                        if segments is not None:
-                            touched = {segments[p] for p in pos}
-                            if len(touched) > 1 and any(i not in pos for seg in touched for i in members[seg]):
-                                continue
+                        if segments is not None and not _joins_items(pos, segments, members, coordination):
+                            continue
                         if span <= len(term.stems) + slack and (best is None or span < max(best) - min(best) + 1):
                             best = tuple(sorted(set(pos)))
                     if best is not None:

@@ -80,6 +80,10 @@ GENERIC = {"viru", "viral", "lymph", "mass", "pain", "benign", "left", "right", 
            "infect", "lesion", "tumor", "syndrom", "disord"}
 
 
+# Words that report a finding rather than name a procedure ("study normal", "scan revealed").
+REPORTING = {"observ", "show", "reveal", "studi", "normal", "perform", "high", "grade", "present", "found", "find"}
+
+
 @cache
 def body_sites() -> frozenset[str]:
     """Stems of the Neoplasm Table's sites: the anatomical words of the book."""
@@ -93,6 +97,8 @@ def related(phrase: tuple[str, ...], code: str) -> bool:
     words = code_words(code)
     if len(phrase) == 1 and (phrase[0] in GENERIC or phrase[0] in body_sites()):
         return False  # one generic word, or a body site alone ('appendix' in 'appendectomy'), is no diagnosis
+    if is_pcs(code) and all(w in GENERIC or w in REPORTING or w in body_sites() for w in phrase):
+        return False  # a site and its side ('left eye', 'bile duct', 'left eye observed') name no procedure
     if is_pcs(code):  # PCS titles are generated axis values: one shared content word is the test
         return any(len(w) > 3 and w in words for w in phrase)
     return all(w in words for w in phrase)
@@ -103,22 +109,16 @@ def is_pcs(code: str) -> bool:
     return "." not in code and len(code) in (4, 7)
 
 
-def main() -> None:
-    split = Path(sys.argv[1])
-    if split.name != "train":
-        raise SystemExit("learn only from the train split")
-    dataset = read_codiesp(split)
+def learn_terms(documents: list) -> list[dict]:  # noqa: ANN001 - eval Documents
+    """Learned entries (stems, code, docs, with_code) from coded documents and their gold."""
     phrase_docs: Counter[tuple[str, ...]] = Counter()
-    code_docs: Counter[str] = Counter()
     joint: dict[tuple[str, ...], Counter[str]] = defaultdict(Counter)
-    for doc in dataset.documents:
+    for doc in documents:
         phrases = doc_phrases(doc.case().text)
         codes = set(doc.gold.diagnoses) | set(doc.gold.procedures)
         phrase_docs.update(phrases)
-        code_docs.update(codes)
         for p in phrases:
-            if phrase_docs[p] >= 1:
-                joint[p].update(codes)
+            joint[p].update(codes)
     entries = []
     for p, n in phrase_docs.items():
         if n < MIN_DOCS:
@@ -133,6 +133,14 @@ def main() -> None:
         if any(k["code"] == e["code"] and set(k["stems"]) <= set(e["stems"]) for k in kept):
             continue
         kept.append(e)
+    return kept
+
+
+def main() -> None:
+    split = Path(sys.argv[1])
+    if split.name != "train":
+        raise SystemExit("learn only from the train split")
+    kept = learn_terms(read_codiesp(split).documents)
     OUT.write_text(json.dumps({"_about": "Learned on the CodiEsp train split by scripts/learn_terms.py "
                                          f"(min docs {MIN_DOCS}, min precision {MIN_PRECISION}).",
                                "terms": kept}, ensure_ascii=False, indent=0), "utf-8")

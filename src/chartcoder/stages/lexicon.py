@@ -253,14 +253,19 @@ def _status_terms(index_terms: list[Term]) -> list[Term]:
     return out
 
 
-def _learned_terms(procedures: bool) -> list[Term]:
-    """Phrase -> code entries learned from the CodiEsp train split (scripts/learn_terms.py)."""
+def learned_entries() -> list[dict]:
+    """Phrase -> code entries learned from the CodiEsp train split (scripts/learn_terms.py); the
+    cross-validation script swaps in the entries of one half."""
     try:
         data = json.loads(resources.files("chartcoder.rules").joinpath("en", "learned_terms.json").read_text("utf-8"))
     except FileNotFoundError:
         return []
+    return data.get("terms", [])
+
+
+def _learned_terms(procedures: bool) -> list[Term]:
     out = []
-    for e in data.get("terms", []):
+    for e in learned_entries():
         code = PCS_REPLACED_SINCE_2018.get(e["code"], e["code"])  # learned from FY2018 gold
         is_pcs = len(code) in (4, 7) and "." not in code  # ICD-10-CM codes of 4+ characters carry a dot
         if is_pcs != procedures:
@@ -469,10 +474,12 @@ def _contrast_from_text(term: Term) -> Term:
     return term
 
 
+@cache
 def _rules_digest() -> str:
     h = hashlib.sha256(LEXICON_VERSION.encode())
-    for name in ("abbreviations", "synonyms", "stopwords", "learned_terms"):
+    for name in ("abbreviations", "synonyms", "stopwords"):
         h.update(resources.files("chartcoder.rules").joinpath("en", f"{name}.json").read_bytes())
+    h.update(json.dumps(learned_entries(), sort_keys=True).encode())
     h.update(Path(__file__).read_bytes())
     h.update(Path(__file__).with_name("en_text.py").read_bytes())
     return h.hexdigest()[:12]

@@ -26,7 +26,7 @@ from chartcoder.stages.lexicon import lexicon
 
 OUT = Path(__file__).resolve().parents[1] / "src" / "chartcoder" / "rules" / "en" / "learned_terms.json"
 MIN_DOCS = 3
-MIN_PRECISION = 0.5
+MIN_PRECISION = 0.6
 MAX_N = 3
 
 

@@ -333,3 +333,16 @@ def test_coordinated_list_items_share_words_only_when_asked() -> None:
     assert "0FB0" not in found("Liver and kidney biopsy.", coordination=False)
     # one word from each item is never a reading
     assert "I27.20" not in found("Pulmonary disease, hypertension.", coordination=True)
+
+
+def test_stopped_smoking_is_history_only_when_the_stop_belongs_to_the_smoking() -> None:
+    assert "Z87.891" in code("He stopped smoking 10 years ago.").diagnoses()
+    assert "Z87.891" in code("Former smoker, presented with cough.").diagnoses()
+    current = code("Male smoker of 12 cigarettes a day and former drinker.").diagnoses()
+    assert any(c.startswith("F17.21") for c in current) and "Z87.891" not in current, current
+
+
+def test_nothing_of_interest_in_the_history_denies_nothing_that_follows() -> None:
+    res = code("Male, no interest history of smoking 10-20 cigarettes/day, presented with cough.")
+    assert any(c.startswith("F17") for c in res.diagnoses()), res.diagnoses()
+    assert code("No history of interest. No hypertension.").diagnoses() == []

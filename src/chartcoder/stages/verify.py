@@ -50,6 +50,18 @@ def _sentence_stems(state: CaseState, sentence: int) -> set[str]:
     return {s for t in tokens[a:b] for s in t.stems}
 
 
+def _near_stems(state: CaseState, span: Span, before: int) -> set[str]:
+    """Stems of the words of a span and of the few words just before it, within its sentence: a
+    modifier that belongs to the mention ('former smoker'), not to a neighbour ('former drinker')."""
+    tokens = state.scratch["tokens"]
+    inside = [i for i, t in enumerate(tokens) if t.end > span.start and t.start < span.end]
+    if not inside:
+        return set()
+    lo = next((a for a, b in state.scratch["sentence_tokens"] if a <= inside[0] < b), inside[0])
+    first = max(lo, inside[0] - before)
+    return {s for t in tokens[first:inside[-1] + 1] for s in t.stems}
+
+
 def _unspecified_rank(code: str, title: str) -> int:
     """2: the title says unspecified (beyond 'unspecified behavior'); 1: a .9/.0 residual; 0: specific."""
     t = title.lower().replace("unspecified behavior", "")
@@ -362,7 +374,7 @@ class Verify:
         for c in cands:
             if c.rejected or not c.code.startswith("F17"):
                 continue
-            if _sentence_stems(state, sentence_of[c.mention_id]) & {"ex", "former", "quit", "exsmok"}:
+            if _near_stems(state, c.evidence[0], before=3) & {"ex", "former", "quit", "exsmok", "stop"}:
                 c.notes_checked.append(f"{c.code} -> Z87.891: the dependence has stopped (history)")
                 c.code, c.title = "Z87.891", cs.title("Z87.891") or ""
 

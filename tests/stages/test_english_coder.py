@@ -346,3 +346,9 @@ def test_nothing_of_interest_in_the_history_denies_nothing_that_follows() -> Non
     res = code("Male, no interest history of smoking 10-20 cigarettes/day, presented with cough.")
     assert any(c.startswith("F17") for c in res.diagnoses()), res.diagnoses()
     assert code("No history of interest. No hypertension.").diagnoses() == []
+
+
+def test_a_non_prefix_denies_the_word_it_is_attached_to() -> None:
+    assert code("Non-smoker. Non-traumatic corneal perforation.").diagnoses() == ["H16.079"]
+    assert code("Non-Hodgkin lymphoma.").diagnoses() == ["C85.90"]
+    assert code("Non-insulin dependent diabetes mellitus.").diagnoses() == ["E11.9"]

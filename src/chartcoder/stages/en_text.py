@@ -23,6 +23,9 @@ STEM_OVERRIDES = {"several": "several", "personal": "personal", "positive": "pos
                   "medical": "medical"}
 
 
+NEGATING_PREFIXES = frozenset({"non"})
+
+
 @lru_cache(maxsize=200_000)
 def stem(word: str) -> str:
     """Porter stem of a lower-case word (numbers and pseudo-tokens unchanged)."""
@@ -51,13 +54,23 @@ def split_words(text: str) -> list[tuple[int, int, str]]:
     return [(m.start(), m.end(), m.group().lower()) for m in _TOKEN.finditer(text)]
 
 
+def word_parts(word: str) -> list[str]:
+    """The parts of a hyphenated word, each matched on its own ('ex-smoker'), except that a
+    negating prefix stays on its part: a 'non-smoker' is no smoker and 'non-traumatic' no trauma,
+    while 'non-Hodgkin' meets the index's 'nonHodgkin' either way."""
+    parts = [p for p in word.split("-") if p] or [word]
+    if len(parts) > 1 and parts[0] in NEGATING_PREFIXES:
+        parts = [parts[0] + parts[1], *parts[2:]]
+    return parts
+
+
 def phrase_stems(text: str) -> tuple[str, ...]:
     """Required stems of an index or tabular phrase: no stop words, no parenthetical asides."""
     text = re.sub(r"\([^)]*\)|\[[^\]]*\]", " ", text)
     stops = stopwords()
     out: list[str] = []
     for _, _, w in split_words(text):
-        for part in w.split("-") if "-" in w and not w.startswith("__") else [w]:
+        for part in word_parts(w) if not w.startswith("__") else [w]:
             if part and part not in stops:
                 s = stem(part)
                 if s not in out:
@@ -82,7 +95,7 @@ def note_tokens(text: str) -> list[Token]:
     tokens: list[Token] = []
     for start, end, w in split_words(text):
         forms: list[str] = []
-        parts = w.split("-") if "-" in w else [w]
+        parts = word_parts(w)
         for part in [w, *parts] if len(parts) > 1 else parts:
             if part in expansions:
                 forms += [stem(x) for x in expansions[part] if x not in stops]

@@ -352,3 +352,13 @@ def test_a_non_prefix_denies_the_word_it_is_attached_to() -> None:
     assert code("Non-smoker. Non-traumatic corneal perforation.").diagnoses() == ["H16.079"]
     assert code("Non-Hodgkin lymphoma.").diagnoses() == ["C85.90"]
     assert code("Non-insulin dependent diabetes mellitus.").diagnoses() == ["E11.9"]
+
+
+def test_a_traumatic_history_is_not_an_injury() -> None:
+    assert code("A traumatic history in childhood. Post-traumatic stenosis.").diagnoses() == []
+
+
+def test_the_words_that_found_a_code_do_not_also_pick_its_child() -> None:
+    # 'brain injury' leads to S06.9; it must not pick '... with death due to brain injury' (S06.9X7);
+    # a record silent on consciousness is 'loss of consciousness status unknown'
+    assert code("A severe traumatic brain injury.").diagnoses() == ["S06.9XAA"]

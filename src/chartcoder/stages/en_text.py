@@ -18,9 +18,9 @@ _TOKEN = re.compile(r"[A-Za-z0-9]+(?:[-'][A-Za-z0-9]+)*|__[a-z]+__")
 _stemmer = PorterStemmer()
 # Words Porter folds onto a word of another meaning: "several" episodes are not "severe", a "personal"
 # history is not a "personality", a "positive" test is not a "position", "general" condition is not
-# "generalized", "medical" history is not "medication".
+# "generalized", "medical" history is not "medication", a "traumatic" history is not a "traumatism".
 STEM_OVERRIDES = {"several": "several", "personal": "personal", "positive": "positive", "general": "general",
-                  "medical": "medical"}
+                  "medical": "medical", "traumatic": "traumatic"}
 
 
 NEGATING_PREFIXES = frozenset({"non"})

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from functools import cache
 from typing import ClassVar
@@ -62,10 +63,12 @@ def _near_stems(state: CaseState, span: Span, before: int) -> set[str]:
     return {s for t in tokens[first:inside[-1] + 1] for s in t.stems}
 
 
-def _unspecified_rank(code: str, title: str) -> int:
-    """2: the title says unspecified (beyond 'unspecified behavior'); 1: a .9/.0 residual; 0: specific."""
-    t = title.lower().replace("unspecified behavior", "")
-    return 2 if "unspecified" in t else 1 if code.endswith("9") or code.endswith("0") else 0
+def _unspecified_rank(code: str, title: str, shared: str = "") -> int:
+    """3: the title says the detail is unknown (LOC 'status unknown'); 2: it says unspecified, beyond
+    'unspecified behavior' and beyond the words all its siblings share; 1: a .9/.0 residual; 0: specific."""
+    t = title.lower().removeprefix(shared.lower()).replace("unspecified behavior", "")
+    return (3 if "unknown" in t else 2 if "unspecified" in t else 1 if code.endswith("9") or code.endswith("0")
+            else 0)
 
 
 def complete_cm(cs: CodeSystem, code: str, stems: set[str], notes: list[str]) -> str | None:
@@ -98,7 +101,8 @@ def complete_cm(cs: CodeSystem, code: str, stems: set[str], notes: list[str]) ->
         scored.sort(reverse=True)
         best = scored[0]
         if best[0] == 0:
-            unspecified = sorted(kids, key=lambda k: -_unspecified_rank(k, cs.title(k) or ""))[0]
+            shared = os.path.commonprefix([cs.title(k) or "" for k in kids])
+            unspecified = sorted(kids, key=lambda k: -_unspecified_rank(k, cs.title(k) or "", shared))[0]
             notes.append(f"{current} -> {unspecified} (unspecified: the text names no subtype)")
             current = unspecified
         else:
@@ -228,7 +232,10 @@ class Verify:
             determined: list[str] = []
             try:
                 if cand.type == "diagnosis":
-                    code = complete_cm(cs, cand.code, stems, notes)
+                    # the words that led to the code are spent: 'brain injury' found S06.9 and does not
+                    # also pick S06.9X7 '... with death due to brain injury'
+                    spent = set(phrase_stems(cand.path[0].split(": ", 1)[-1])) if cand.path else set()
+                    code = complete_cm(cs, cand.code, stems - spent, notes)
                 else:
                     code = complete_pcs(cs, cand.code, stems, notes, determined)
                     cand.determined = determined[0] if determined else None

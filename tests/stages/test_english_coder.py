@@ -362,3 +362,9 @@ def test_the_words_that_found_a_code_do_not_also_pick_its_child() -> None:
     # 'brain injury' leads to S06.9; it must not pick '... with death due to brain injury' (S06.9X7);
     # a record silent on consciousness is 'loss of consciousness status unknown'
     assert code("A severe traumatic brain injury.").diagnoses() == ["S06.9XAA"]
+
+
+def test_an_adjective_of_an_organ_is_not_its_inflammation() -> None:
+    # Porter stems 'hepatitis' and 'hepatic' alike; an '-itis' word keeps its own form
+    assert code("Hepatic and peritoneal fluid, meningeal enhancement.").diagnoses() == []
+    assert code("Chronic hepatitis C.").diagnoses() == ["B18.2"]

@@ -18,9 +18,11 @@ _TOKEN = re.compile(r"[A-Za-z0-9]+(?:[-'][A-Za-z0-9]+)*|__[a-z]+__")
 _stemmer = PorterStemmer()
 # Words Porter folds onto a word of another meaning: "several" episodes are not "severe", a "personal"
 # history is not a "personality", a "positive" test is not a "position", "general" condition is not
-# "generalized", "medical" history is not "medication", a "traumatic" history is not a "traumatism".
+# "generalized", "medical" history is not "medication", a "traumatic" history is not a "traumatism", a
+# "depressible" (soft) abdomen is not depressed, "meningeal" enhancement is not meningism.
 STEM_OVERRIDES = {"several": "several", "personal": "personal", "positive": "positive", "general": "general",
-                  "medical": "medical", "traumatic": "traumatic"}
+                  "medical": "medical", "traumatic": "traumatic",
+                  "depressible": "depressible", "meningeal": "meningeal"}
 
 
 NEGATING_PREFIXES = frozenset({"non"})
@@ -31,6 +33,8 @@ def stem(word: str) -> str:
     """Porter stem of a lower-case word (numbers and pseudo-tokens unchanged)."""
     if word.startswith("__") or word.isdigit():
         return word
+    if word.endswith("itis") and len(word) > 6:
+        return word  # Porter folds 'hepatitis' onto 'hepatic', 'peritonitis' onto 'peritoneal'
     return STEM_OVERRIDES.get(word) or _stemmer.stem(word)
 
 

@@ -368,3 +368,10 @@ def test_an_adjective_of_an_organ_is_not_its_inflammation() -> None:
     # Porter stems 'hepatitis' and 'hepatic' alike; an '-itis' word keeps its own form
     assert code("Hepatic and peritoneal fluid, meningeal enhancement.").diagnoses() == []
     assert code("Chronic hepatitis C.").diagnoses() == ["B18.2"]
+
+
+def test_substance_use_without_a_disorder_is_not_coded() -> None:
+    res = code("Social history: alcohol and cannabis at weekends.")
+    assert not any(c.startswith(("F10", "F12")) for c in res.diagnoses()), res.diagnoses()
+    assert any(r.code == "F10.90" and "I.C.5.b.3" in r.reason for r in res.rejected)
+    assert any(c.startswith("F10.2") for c in code("Chronic alcoholism.").diagnoses())

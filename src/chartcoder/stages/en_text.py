@@ -33,7 +33,7 @@ def stem(word: str) -> str:
     """Porter stem of a lower-case word (numbers and pseudo-tokens unchanged)."""
     if word.startswith("__") or word.isdigit():
         return word
-    if word.endswith("itis") and len(word) > 6:
+    if word.endswith(("itis", "ism")) and len(word) > 6:
         return word  # Porter folds 'hepatitis' onto 'hepatic', 'peritonitis' onto 'peritoneal'
     return STEM_OVERRIDES.get(word) or _stemmer.stem(word)
 

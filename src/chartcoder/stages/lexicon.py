@@ -301,6 +301,7 @@ def _index_terms(cs: CodeSystem, source: str, pointers: re.Pattern[str] | None =
             alt_cache[node_id] = alts(parent)  # implied by the procedure name above it
             return alt_cache[node_id]
         mine = _alternatives(title)
+        above = alts(parent) if parent is not None else []  # first, so that a skipped parent is known
         if (mine == [()] and title.lower().strip() not in CONNECTORS) or (parent is not None and parent in skip) \
                 or (parent is None and title.split(",")[0].strip().lower() in SKIP_MAIN_TERMS):
             skip.add(node_id)  # stop words only ("specified NEC", "His", "Use"): no evidence, nor below it
@@ -308,7 +309,7 @@ def _index_terms(cs: CodeSystem, source: str, pointers: re.Pattern[str] | None =
             result = mine
         else:
             result = []
-            for up in alts(parent):
+            for up in above:
                 for m in mine:
                     result.append(tuple(dict.fromkeys(up + m)))
             result = result[:MAX_ALTERNATIVES]

@@ -64,11 +64,13 @@ def _near_stems(state: CaseState, span: Span, before: int) -> set[str]:
 
 
 def _unspecified_rank(code: str, title: str, shared: str = "") -> int:
-    """3: the title says the detail is unknown (LOC 'status unknown'); 2: it says unspecified, beyond
-    'unspecified behavior' and beyond the words all its siblings share; 1: a .9/.0 residual; 0: specific."""
+    """3: the title says the detail is unknown (LOC 'status unknown') or that there is none to tell
+    ('uncomplicated'); 2: it says unspecified, beyond 'unspecified behavior' and beyond the words all
+    its siblings share; 1: a .9/.0 residual; 0: specific."""
     t = title.lower().removeprefix(shared.lower()).replace("unspecified behavior", "")
-    return (3 if "unknown" in t else 2 if "unspecified" in t else 1 if code.endswith("9") or code.endswith("0")
-            else 0)
+    if re.search(r"\bstatus unknown\b|\buncomplicated\b|without complications?\b", t):
+        return 3
+    return 2 if "unspecified" in t else 1 if code.endswith("9") or code.endswith("0") else 0
 
 
 def complete_cm(cs: CodeSystem, code: str, stems: set[str], notes: list[str]) -> str | None:
@@ -258,6 +260,7 @@ class Verify:
         self._behaviour_stated(live, self.systems["diagnosis"])
         self._external_cause_with_injury(state, live)
         self._former_smoker(state, live, self.systems["diagnosis"], sentence_of)
+        self._uncomplicated_use(live)
         self._lymph_node_region(state, live, self.systems["diagnosis"], sentence_of)
         if state.agents.uses_model:
             self._review(state, [c for c in live if not c.rejected and c.type == "diagnosis"], self.systems["diagnosis"])
@@ -373,6 +376,14 @@ class Verify:
         for c in cands:
             if not c.rejected and c.type == "diagnosis" and c.code[0] in "VWXY":
                 c.rejected = "an external cause without an injury or poisoning it explains"
+
+    @staticmethod
+    def _uncomplicated_use(cands: list[Candidate]) -> None:
+        """Psychoactive substance use without a disorder it causes (F10.90, F12.90 ...) is not reported
+        (guideline I.C.5.b.3): 'alcohol' or 'cannabis' in the social history is not a diagnosis."""
+        for c in cands:
+            if not c.rejected and re.fullmatch(r"F1[0-9]\.90", c.code):
+                c.rejected = "substance use with no disorder it causes is not coded (guideline I.C.5.b.3)"
 
     @staticmethod
     def _former_smoker(state: CaseState, cands: list[Candidate], cs: CodeSystem, sentence_of: dict[int, int]) -> None:

@@ -19,10 +19,11 @@ _stemmer = PorterStemmer()
 # Words Porter folds onto a word of another meaning: "several" episodes are not "severe", a "personal"
 # history is not a "personality", a "positive" test is not a "position", "general" condition is not
 # "generalized", "medical" history is not "medication", a "traumatic" history is not a "traumatism", a
-# "depressible" (soft) abdomen is not depressed, "meningeal" enhancement is not meningism.
+# "depressible" (soft) abdomen is not depressed, "meningeal" enhancement is not meningism,
+# a "burning" pain is not a burn.
 STEM_OVERRIDES = {"several": "several", "personal": "personal", "positive": "positive", "general": "general",
                   "medical": "medical", "traumatic": "traumatic",
-                  "depressible": "depressible", "meningeal": "meningeal"}
+                  "depressible": "depressible", "meningeal": "meningeal", "burning": "burning"}
 
 
 NEGATING_PREFIXES = frozenset({"non"})

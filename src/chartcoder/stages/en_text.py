@@ -20,10 +20,11 @@ _stemmer = PorterStemmer()
 # history is not a "personality", a "positive" test is not a "position", "general" condition is not
 # "generalized", "medical" history is not "medication", a "traumatic" history is not a "traumatism", a
 # "depressible" (soft) abdomen is not depressed, "meningeal" enhancement is not meningism,
-# a "burning" pain is not a burn.
+# a "burning" pain is not a burn, blood "tests" are not "testes".
 STEM_OVERRIDES = {"several": "several", "personal": "personal", "positive": "positive", "general": "general",
                   "medical": "medical", "traumatic": "traumatic",
-                  "depressible": "depressible", "meningeal": "meningeal", "burning": "burning"}
+                  "depressible": "depressible", "meningeal": "meningeal", "burning": "burning",
+                  "testes": "testi"}
 
 
 NEGATING_PREFIXES = frozenset({"non"})

@@ -375,3 +375,18 @@ def test_substance_use_without_a_disorder_is_not_coded() -> None:
     assert not any(c.startswith(("F10", "F12")) for c in res.diagnoses()), res.diagnoses()
     assert any(r.code == "F10.90" and "I.C.5.b.3" in r.reason for r in res.rejected)
     assert any(c.startswith("F10.2") for c in code("Chronic alcoholism.").diagnoses())
+
+
+def test_the_index_with_subterm_links_two_conditions_named_together() -> None:
+    res = code("Fever, abdominal pain, nausea and vomiting.")
+    assert "R11.2" in res.diagnoses() and "R11.0" not in res.diagnoses(), res.diagnoses()
+    assert "R11.10" not in res.diagnoses()
+    assert "K70.31" in code("Alcoholic cirrhosis with ascites.").diagnoses()
+    # the partner must be the subterm's own words: 'hepatitis B' is not the 'hepatitis' of B58.1
+    assert "B58.1" not in code("Toxoplasmosis and hepatitis B.").diagnoses()
+
+
+def test_hypertension_with_heart_failure_is_coded_with_the_type_of_failure() -> None:
+    # the classification presumes the link (I.C.9.a.1): statistics of annotators who did not use
+    # I11.0 must not silence the record; I11.0 asks for the heart failure code
+    assert code("Hypertension and heart failure.").diagnoses() == ["I11.0", "I50.9"]

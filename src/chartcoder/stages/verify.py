@@ -51,6 +51,27 @@ def _sentence_stems(state: CaseState, sentence: int) -> set[str]:
     return {s for t in tokens[a:b] for s in t.stems}
 
 
+@cache
+def _with_subterms(cs: CodeSystem, path: str) -> tuple[tuple[str, str], ...]:
+    """(words, code) for the 'with ...' subterms of an index path: 'Nausea' -> ('vomiting', 'R11.2')."""
+    entries = [e for e in cs.index_lookup(path) if e.matched_fully]
+    if not entries:
+        return ()
+    entry = entries[0]
+    out = [(k[5:], v) for k, v in entry.subterm_codes.items() if k.lower().startswith("with ") and v]
+    if "with" in entry.subterms:
+        below = [e for e in cs.index_lookup(f"{path}, with") if e.matched_fully]
+        if below:
+            out += [(k, v) for k, v in below[0].subterm_codes.items() if v]
+    return tuple(out)
+
+
+def _asks_for(cs: CodeSystem, code: str, other: str) -> bool:
+    """True when a 'use additional code' note of ``code`` names ``other``'s category."""
+    return any(other.startswith(ref) for n in cs.notes(code) if n.kind == "use_additional_code"
+               for ref in n.referenced_codes())
+
+
 def _near_stems(state: CaseState, span: Span, before: int) -> set[str]:
     """Stems of the words of a span and of the few words just before it, within its sentence: a
     modifier that belongs to the mention ('former smoker'), not to a neighbour ('former drinker')."""
@@ -255,6 +276,7 @@ class Verify:
             verified.append(cand)
         live = [c for c in verified if not c.rejected]
         self._combination_hypertension(live, self.systems["diagnosis"])
+        self._with_convention(live, self.systems["diagnosis"], sentence_of)
         self._excludes1(live, self.systems["diagnosis"], sentence_of)
         self._less_specific(live, sentence_of)
         self._behaviour_stated(live, self.systems["diagnosis"])
@@ -264,7 +286,8 @@ class Verify:
         self._lymph_node_region(state, live, self.systems["diagnosis"], sentence_of)
         if state.agents.uses_model:
             self._review(state, [c for c in live if not c.rejected and c.type == "diagnosis"], self.systems["diagnosis"])
-        state.candidates = verified + self._use_additional(state, live, self.systems["diagnosis"]) + \
+        state.candidates = verified + self._heart_failure_type(live, self.systems["diagnosis"]) + \
+            self._use_additional(state, live, self.systems["diagnosis"]) + \
             self._bmi(state, live, self.systems["diagnosis"]) + \
             self._family_history(state, live, self.systems["diagnosis"])
         return state
@@ -350,6 +373,51 @@ class Verify:
         for c in dx:
             if c.code[:3] in ("I11", "I12", "I13") and c.code != code and c not in htn:
                 c.rejected = f"replaced by the combination code {code}"
+
+    @staticmethod
+    def _heart_failure_type(cands: list[Candidate], cs: CodeSystem) -> list[Candidate]:
+        """Hypertensive heart disease with heart failure (I11.0, I13.0, I13.2) asks for the type of heart
+        failure (I50.-): I50.9 when the words that named it give no type."""
+        live = [c for c in cands if not c.rejected and c.type == "diagnosis"]
+        if any(c.code.startswith("I50") for c in live):
+            return []
+        for c in live:
+            if c.code in ("I11.0", "I13.0", "I13.2"):
+                c.notes_checked.append("use additional code: I50.9 (the type of heart failure is not stated)")
+                return [Candidate(code="I50.9", system=cs.id, type="diagnosis", mention_id=c.mention_id,
+                                  evidence=list(c.evidence), path=[f"use additional code at {c.code}: type of "
+                                                                   "heart failure (I50.-)"],
+                                  source="instruction", score=c.score, title=cs.title("I50.9") or "",
+                                  notes_checked=[f"added by the 'use additional code' note of {c.code}"])]
+        return []
+
+    @staticmethod
+    def _with_convention(cands: list[Candidate], cs: CodeSystem, sentence_of: dict[int, int]) -> None:
+        """The index's 'with' subterms link two conditions named together (guideline I.A.15): 'nausea
+        and vomiting' is R11.2 Nausea with vomiting, not R11.0 and R11.10. The combination code
+        replaces the first condition; the second, when it is exactly the subterm's words, is included
+        in it and set aside, unless the combination asks for it ('use additional code')."""
+        dx = [c for c in cands if c.type == "diagnosis" and not c.rejected]
+        for a in dx:
+            if a.rejected or not a.path or not a.path[0].startswith("index: ") or "→" in a.path[0]:
+                continue
+            for words, code in _with_subterms(cs, a.path[0].removeprefix("index: ")):
+                need = set(phrase_stems(words))
+                partner = next((b for b in dx if b is not a and not b.rejected and b.code != a.code
+                                and sentence_of[b.mention_id] == sentence_of[a.mention_id]
+                                and need == set(phrase_stems(" ".join(e.text for e in b.evidence)))), None)
+                if partner is None:
+                    continue
+                full = complete_cm(cs, code, need, [])
+                if full is None:
+                    continue
+                a.notes_checked.append(f"{a.code} with {partner.code} -> {full}: index 'with' subterm "
+                                       f"'{words}' (guideline I.A.15)")
+                a.code, a.title = full, cs.title(full) or ""
+                a.evidence = sorted(a.evidence + partner.evidence, key=lambda e: e.start)
+                if not _asks_for(cs, full, partner.code):
+                    partner.rejected = f"included in the combination code {full} ('with {words}')"
+                break
 
     @staticmethod
     def _lymph_node_region(state: CaseState, cands: list[Candidate], cs: CodeSystem, sentence_of: dict[int, int]) -> None:

@@ -76,3 +76,21 @@ def test_search_ranks_the_right_code_first(icd10cm) -> None:
     assert icd10cm.search("fracture of neck of right femur", 10)[0].code.startswith("S72.0")
     with pytest.raises(EmptyQueryError):
         icd10cm.search("   ")
+
+
+def test_essential_words_inside_a_modifier_element_stay_essential(icd10cm) -> None:
+    # the CMS file writes "Normocytic anemia <nemod>(infectional) due to blood loss (chronic)</nemod>"
+    entry = icd10cm.index_lookup("Normocytic anemia due to blood loss")[0]
+    assert entry.matched_fully and entry.code == "D50.0"
+    assert entry.nonessential == ["(infectional) (chronic)"]
+    plain = icd10cm.index_lookup("Anemia, normocytic")[0]
+    assert plain.code == "D64.9"
+
+
+def test_parenthesized_groups_keep_their_nesting() -> None:
+    from chartcoder.codesystems.icd10cm import _parenthesized
+
+    assert _parenthesized("(acute) (chronic)") == (["(acute)", "(chronic)"], "")
+    assert _parenthesized("(on) chronic (congestive)") == (["(on)", "(congestive)"], "chronic")
+    assert _parenthesized("(with (alone)) x") == (["(with (alone))"], "x")
+    assert _parenthesized("(unbalanced") == (["(unbalanced"], "")

@@ -144,6 +144,28 @@ def _build_tabular(w: StoreWriter, xml: Path) -> dict[str, int]:
     return counts
 
 
+def _parenthesized(text: str) -> tuple[list[str], str]:
+    """The top-level parenthesized groups of a modifier text (nesting kept whole) and the words
+    outside them; a text with no parenthesis is all modifier."""
+    if "(" not in text:
+        return [text], ""
+    groups, outside, depth, start = [], [], 0, 0
+    for i, ch in enumerate(text):
+        if ch == "(":
+            if depth == 0:
+                start = i
+            depth += 1
+        elif ch == ")" and depth:
+            depth -= 1
+            if depth == 0:
+                groups.append(text[start:i + 1])
+        elif depth == 0:
+            outside.append(ch)
+    if depth:  # unbalanced: keep the whole text as a modifier, as the file gave it
+        return [text], ""
+    return groups, " ".join("".join(outside).split())
+
+
 def _split_title(el: etree._Element) -> tuple[str, str | None]:
     """Title text and its nonessential modifiers ("(acute) (chronic)")."""
     t = el.find("title")
@@ -152,8 +174,11 @@ def _split_title(el: etree._Element) -> tuple[str, str | None]:
     main = t.text or ""
     nemods = []
     for nm in t.findall("nemod"):
-        nemods.append(_text(nm))
-        main += nm.tail or ""
+        # the CMS file sometimes wraps essential words between two modifiers in one <nemod>
+        # ("(infectional) due to blood loss (chronic)"): only the parenthesized parts are nonessential
+        inside, essential = _parenthesized(_text(nm))
+        nemods += inside
+        main += (f" {essential} " if essential else "") + (nm.tail or "")
     return " ".join(main.split()), " ".join(nemods) or None
 
 

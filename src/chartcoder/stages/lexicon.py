@@ -241,9 +241,10 @@ def _status_terms(index_terms: list[Term]) -> list[Term]:
     class there too). Allergy status (Z88.-, Z91.0-): "allergic to penicillin", without the index's
     "History, personal"."""
     out = []
-    long_term, personal_history = set(phrase_stems("Long-term")), set(phrase_stems("History, personal"))
+    long_term = set(phrase_stems("Long-term drug therapy"))
+    personal_history = set(phrase_stems("History, personal"))
     for t in index_terms:
-        if t.path.startswith("Long-term, "):
+        if t.path.startswith(("Long-term, ", "Long-term drug therapy, ")):
             stems = tuple(s for s in t.stems if s not in long_term)
             if stems:
                 out.append(Term(stems + ("__longterm__",), t.code, "index", t.path))

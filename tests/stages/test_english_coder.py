@@ -390,3 +390,8 @@ def test_hypertension_with_heart_failure_is_coded_with_the_type_of_failure() -> 
     # the classification presumes the link (I.C.9.a.1): statistics of annotators who did not use
     # I11.0 must not silence the record; I11.0 asks for the heart failure code
     assert code("Hypertension and heart failure.").diagnoses() == ["I11.0", "I50.9"]
+
+
+def test_a_procedure_word_names_a_site_not_a_condition() -> None:
+    assert code("A lymphadenectomy was performed.").diagnoses() == []
+    assert code("Colostomy status.").diagnoses() == ["Z93.3"]

@@ -10,8 +10,8 @@ from chartcoder.codesystems import CodeSystem
 from chartcoder.llm.agents import options_for
 from chartcoder.pipeline import CaseState
 from chartcoder.rules import load_rules
-from chartcoder.stages.en_text import note_tokens
-from chartcoder.stages.lexicon import Match, drop_borrowed, lexicon, list_segments
+from chartcoder.stages.en_text import Token, note_tokens, stem
+from chartcoder.stages.lexicon import Lexicon, Match, drop_borrowed, lexicon, list_segments
 from chartcoder.types import Assertion, Mention, Section, Span
 
 _HEADING = re.compile(r"^[ \t]*([A-Za-z][A-Za-z /&()-]{1,60}?)[ \t]*:[ \t]*", re.M)
@@ -90,6 +90,17 @@ def sentence_bounds(text: str) -> list[tuple[int, int]]:
     return [(s, e) for s, e in bounds if text[s:e].strip()]
 
 
+PROCEDURE_WORD = re.compile(r"(?:ectom|otom|ostom|oscop|plast|graph|pex|rrhaph|centes)(?:y|ies)$")
+
+
+def _procedure_word_only(m: Match, tokens: list[Token], lex: Lexicon) -> bool:
+    """A diagnosis read only from what a procedure word stands for ('lymphadenectomy' -> lymph node):
+    the operation names its site, not a condition of it."""
+    words = [tokens[p] for p in m.positions]
+    own = {stem(t.word) for t in words}
+    return all(PROCEDURE_WORD.search(t.word) for t in words) and not own & set(lex.terms[m.term].stems)
+
+
 class Analyze:
     """Find sections, sentences and mentions (diagnoses and procedures) with their context."""
 
@@ -128,6 +139,8 @@ class Analyze:
             found = drop_borrowed(lexicon(cs).match(tokens, sent_tokens, segments=segments,
                                                     coordination=kind == "procedure"))
             matches[kind] = [m for m in found if not in_heading.intersection(m.positions)]
+            if kind == "diagnosis":
+                matches[kind] = [m for m in matches[kind] if not _procedure_word_only(m, tokens, lexicon(cs))]
         state.scratch["matches"] = matches
         state.mentions = self._mentions(state, tokens, sent_tokens, matches)
         return state

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import cache
 
 from chartcoder.rules import load_rules
@@ -66,7 +67,7 @@ def reading_precision(path: str) -> float | None:
 def usually_wrong(path: str, code: str | None = None) -> str | None:
     """The rejection reason when the path was usually wrong on the training notes, or, for a path too
     rarely seen to judge, when its code was."""
-    if ", with, " in path:
+    if re.search(r", with\b", path):
         return None  # a combination the classification presumes (guideline I.A.15) is not voted down
     learned = train_precision(path)
     if learned is not None and learned < MIN_TRAIN_PRECISION:

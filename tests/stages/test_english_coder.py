@@ -395,3 +395,8 @@ def test_hypertension_with_heart_failure_is_coded_with_the_type_of_failure() -> 
 def test_a_procedure_word_names_a_site_not_a_condition() -> None:
     assert code("A lymphadenectomy was performed.").diagnoses() == []
     assert code("Colostomy status.").diagnoses() == ["Z93.3"]
+
+
+def test_both_sides_are_two_codes_unless_the_table_has_a_bilateral_body_part() -> None:
+    assert sorted(code("Fundus examination of both eyes was normal.").procedures()) == ["08J0XZZ", "08J1XZZ"]
+    assert code("Ultrasound of both kidneys.").procedures() == ["BT43ZZZ"]

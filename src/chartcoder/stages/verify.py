@@ -284,6 +284,7 @@ class Verify:
         self._former_smoker(state, live, self.systems["diagnosis"], sentence_of)
         self._uncomplicated_use(live)
         self._lymph_node_region(state, live, self.systems["diagnosis"], sentence_of)
+        self._bilateral_row(live)
         if state.agents.uses_model:
             self._review(state, [c for c in live if not c.rejected and c.type == "diagnosis"], self.systems["diagnosis"])
         state.candidates = verified + self._heart_failure_type(live, self.systems["diagnosis"]) + \
@@ -373,6 +374,17 @@ class Verify:
         for c in dx:
             if c.code[:3] in ("I11", "I12", "I13") and c.code != code and c not in htn:
                 c.rejected = f"replaced by the combination code {code}"
+
+    @staticmethod
+    def _bilateral_row(cands: list[Candidate]) -> None:
+        """When the table has a bilateral body part ('Kidneys, Bilateral') and it is coded, the right
+        and left rows of the same procedure are not coded beside it."""
+        live = [c for c in cands if not c.rejected and c.type == "procedure" and len(c.code) == 7]
+        bilateral = {(c.code[:3], c.code[4:]): c.code for c in live if "bilateral" in c.title.lower()}
+        for c in live:
+            both = bilateral.get((c.code[:3], c.code[4:]))
+            if both and both != c.code and re.search(r"\b(right|left)\b", c.title, re.I):
+                c.rejected = f"both sides are coded as the bilateral body part ({both})"
 
     @staticmethod
     def _heart_failure_type(cands: list[Candidate], cs: CodeSystem) -> list[Candidate]:

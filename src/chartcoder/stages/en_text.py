@@ -19,12 +19,12 @@ _stemmer = PorterStemmer()
 # Words Porter folds onto a word of another meaning: "several" episodes are not "severe", a "personal"
 # history is not a "personality", a "positive" test is not a "position", "general" condition is not
 # "generalized", "medical" history is not "medication", a "traumatic" history is not a "traumatism", a
-# "depressible" (soft) abdomen is not depressed, "meningeal" enhancement is not meningism,
+# "depressible" or "depressing" (soft) abdomen is not depressed, "meningeal" enhancement is not meningism,
 # a "burning" pain is not a burn, blood "tests" are not "testes".
 STEM_OVERRIDES = {"several": "several", "personal": "personal", "positive": "positive", "general": "general",
                   "medical": "medical", "traumatic": "traumatic",
                   "depressible": "depressible", "meningeal": "meningeal", "burning": "burning",
-                  "testes": "testi"}
+                  "testes": "testi", "depressing": "depressing"}
 
 
 NEGATING_PREFIXES = frozenset({"non"})

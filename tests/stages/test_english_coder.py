@@ -400,3 +400,10 @@ def test_a_procedure_word_names_a_site_not_a_condition() -> None:
 def test_both_sides_are_two_codes_unless_the_table_has_a_bilateral_body_part() -> None:
     assert sorted(code("Fundus examination of both eyes was normal.").procedures()) == ["08J0XZZ", "08J1XZZ"]
     assert code("Ultrasound of both kidneys.").procedures() == ["BT43ZZZ"]
+
+
+def test_eye_sides_are_read_only_in_capitals() -> None:
+    assert code("Funduscopy in RE was normal.").procedures() == ["08J0XZZ"]
+    from chartcoder.stages.en_text import note_tokens
+
+    assert "right" not in note_tokens("re-intervention")[0].stems

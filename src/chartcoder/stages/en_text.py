@@ -55,6 +55,12 @@ def _expansions() -> dict[str, tuple[str, ...]]:
     return out
 
 
+@lru_cache(maxsize=1)
+def _cased_expansions() -> dict[str, tuple[str, ...]]:
+    rules = load_rules("en", "cased_abbreviations")
+    return {k: tuple(v.lower().split()) for k, v in rules.items() if not k.startswith("_")}
+
+
 def split_words(text: str) -> list[tuple[int, int, str]]:
     """(start, end, lower-case word) for every word-like token."""
     return [(m.start(), m.end(), m.group().lower()) for m in _TOKEN.finditer(text)]
@@ -99,8 +105,11 @@ def note_tokens(text: str) -> list[Token]:
     stops = stopwords()
     expansions = _expansions()
     tokens: list[Token] = []
+    cased = _cased_expansions()
     for start, end, w in split_words(text):
         forms: list[str] = []
+        if text[start:end] in cased:
+            forms += [stem(x) for x in cased[text[start:end]] if x not in stops]
         parts = word_parts(w)
         for part in [w, *parts] if len(parts) > 1 else parts:
             if part in expansions:

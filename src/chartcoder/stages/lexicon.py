@@ -479,7 +479,7 @@ def _contrast_from_text(term: Term) -> Term:
 @cache
 def _rules_digest() -> str:
     h = hashlib.sha256(LEXICON_VERSION.encode())
-    for name in ("abbreviations", "synonyms", "stopwords"):
+    for name in ("abbreviations", "cased_abbreviations", "synonyms", "stopwords"):
         h.update(resources.files("chartcoder.rules").joinpath("en", f"{name}.json").read_bytes())
     h.update(json.dumps(learned_entries(), sort_keys=True).encode())
     h.update(Path(__file__).read_bytes())

@@ -136,11 +136,10 @@ class Analyze:
         spans = [(a, b) for a, b, name in heads if name in kinds]  # "ECG:" names a finding, keep it
         in_heading = {i for i, t in enumerate(tokens) for a, b in spans if a <= t.start < b}
         for kind, cs in self.systems:
-            found = drop_borrowed(lexicon(cs).match(tokens, sent_tokens, segments=segments,
-                                                    coordination=kind == "procedure"))
-            matches[kind] = [m for m in found if not in_heading.intersection(m.positions)]
-            if kind == "diagnosis":
-                matches[kind] = [m for m in matches[kind] if not _procedure_word_only(m, tokens, lexicon(cs))]
+            lex = lexicon(cs)
+            found = drop_borrowed(lex.match(tokens, sent_tokens, segments=segments, coordination=kind == "procedure"))
+            matches[kind] = [m for m in found if not in_heading.intersection(m.positions)
+                             and not (kind == "diagnosis" and _procedure_word_only(m, tokens, lex))]
         state.scratch["matches"] = matches
         state.mentions = self._mentions(state, tokens, sent_tokens, matches)
         return state

@@ -244,7 +244,7 @@ def _status_terms(index_terms: list[Term]) -> list[Term]:
     long_term = set(phrase_stems("Long-term drug therapy"))
     personal_history = set(phrase_stems("History, personal"))
     for t in index_terms:
-        if t.path.startswith(("Long-term, ", "Long-term drug therapy, ")):
+        if t.path.startswith("Long-term drug therapy, "):
             stems = tuple(s for s in t.stems if s not in long_term)
             if stems:
                 out.append(Term(stems + ("__longterm__",), t.code, "index", t.path))

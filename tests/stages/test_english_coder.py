@@ -398,6 +398,15 @@ def test_a_procedure_word_names_a_site_not_a_condition() -> None:
     assert code("Colostomy status.").diagnoses() == ["Z93.3"]
 
 
+@pytest.mark.parametrize(("note", "expected"), [
+    ("The eye fundus was normal.", ["08J0XZZ", "08J1XZZ"]),                   # no side named: both eyes
+    ("In the eye fundus of the LE there were hemorrhages.", ["08J1XZZ"]),    # a named side wins
+    ("Funduscopy of the right eye was normal.", ["08J0XZZ"]),
+])
+def test_an_unsided_examination_of_paired_organs_covers_both(note: str, expected: list[str]) -> None:
+    assert sorted(code(note).procedures()) == expected
+
+
 def test_both_sides_are_two_codes_unless_the_table_has_a_bilateral_body_part() -> None:
     assert sorted(code("Fundus examination of both eyes was normal.").procedures()) == ["08J0XZZ", "08J1XZZ"]
     assert code("Ultrasound of both kidneys.").procedures() == ["BT43ZZZ"]

@@ -21,7 +21,7 @@ from pathlib import Path
 from chartcoder.codesystems import CodeSystem
 from chartcoder.codesystems.icd10pcs import PCS_REPLACED_SINCE_2018
 from chartcoder.codesystems.store import cache_dir
-from chartcoder.stages.en_text import Token, phrase_stems
+from chartcoder.stages.en_text import Token, phrase_stems, stem
 
 LEXICON_VERSION = "10"
 NEOPLASM_COLUMNS = {
@@ -464,7 +464,29 @@ def _drug_terms(cs: CodeSystem) -> list[Term]:
 
 def _icd10pcs_terms(cs: CodeSystem) -> list[Term]:
     terms = [_contrast_from_text(t) for t in _index_terms(cs, "index", PCS_POINTER) if len(t.code) >= 3]
-    return terms + _learned_terms(procedures=True)
+    return terms + _both_sides_inspected(terms) + _learned_terms(procedures=True)
+
+
+BOTH_SIDES = " (no side stated: both)"
+
+
+def _both_sides_inspected(terms: list[Term]) -> list[Term]:
+    """An examination of a paired organ that names no side ("the eye fundus was normal") examines both:
+    the index files Inspection under Right and Left only, so each side also gets a term without its
+    side word. A side the note names still wins, as its term has one word more."""
+    right, left = stem("right"), stem("left")
+    by_path = {t.path: t for t in terms}
+    out = []
+    for t in terms:
+        if not (t.path.startswith("Inspection, ") and t.path.endswith(", Right") and len(t.code) == 7):
+            continue
+        other = by_path.get(t.path[: -len("Right")] + "Left")
+        if other is None or len(other.code) != 7 or t.code[:3] + t.code[4:] != other.code[:3] + other.code[4:]:
+            continue
+        for side in (t, other):
+            out.append(Term(tuple(s for s in side.stems if s not in (right, left)), side.code, side.source,
+                            side.path + BOTH_SIDES))
+    return out
 
 
 def _contrast_from_text(term: Term) -> Term:

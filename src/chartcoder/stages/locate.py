@@ -16,7 +16,7 @@ from chartcoder.pipeline import CaseState
 from chartcoder.stages.analyze import sentence_span
 from chartcoder.stages.en_text import Token, phrase_stems
 from chartcoder.stages.learned import reading_precision, train_precision, usually_wrong
-from chartcoder.stages.lexicon import PCS_POINTER, Match, lexicon, strip_code
+from chartcoder.stages.lexicon import BOTH_SIDES, PCS_POINTER, Match, lexicon, strip_code
 from chartcoder.types import Candidate, Mention, Span
 
 FALLBACK_PRECISION = 0.4
@@ -46,6 +46,9 @@ def best_readings(matches: list[tuple[Match, object]],
     sentence supports most wins ("partial" stands for excision); on a tie the one that removes the whole
     body part (Resection), as the procedure name says unless qualified.
     """
+    sided = {term.path.rsplit(", ", 1)[0] for _, term in matches if not term.path.endswith(BOTH_SIDES)}
+    matches = [(m, term) for m, term in matches  # a side the note names wins over the unsided reading
+               if not (term.path.endswith(BOTH_SIDES) and term.path[: -len(BOTH_SIDES)].rsplit(", ", 1)[0] in sided)]
     ranked = sorted(matches, key=lambda mt: (-len(mt[0].positions), -len(mt[1].stems),
                                              -SOURCE_RANK.get(mt[1].source, 0), len(mt[1].code)))
     kept: list[tuple[Match, object]] = []
@@ -56,6 +59,8 @@ def best_readings(matches: list[tuple[Match, object]],
             if (term.source == "eindex") != (kterm.source == "eindex"):
                 continue  # an external cause and a condition read from the same words are two codes
             kpos = set(km.positions)
+            if pos == kpos and term.path.endswith(BOTH_SIDES) and kterm.path.endswith(BOTH_SIDES):
+                continue  # an unsided examination of a paired organ: both sides stand
             if pos == kpos and set(term.stems) == set(kterm.stems) and term.code != kterm.code:
                 if (_implied_support(term, sentence_stems), -_pointers(term), _whole_organ(term)) > \
                         (_implied_support(kterm, sentence_stems), -_pointers(kterm), _whole_organ(kterm)):

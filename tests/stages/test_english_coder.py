@@ -104,6 +104,7 @@ def test_cli_reads_a_gb18030_file(tmp_path: Path) -> None:
     ("Laparoscopic cholecystectomy was performed.", "0FT44ZZ"),          # whole organ: Resection; approach 4
     ("Testicular ultrasound showed a mass.", "BV44ZZZ"),
     ("Thoracoabdominal computed tomography showed a mass.", "BW24ZZZ"),  # 'computed' is the index's 'computerized'
+    ("A cranial CAT was normal.", "BN20ZZZ"),                            # CAT in capitals is CT
 ])
 def test_procedure_index_paths(note: str, expected: str) -> None:
     assert expected in code(note).procedures()

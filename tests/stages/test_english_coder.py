@@ -105,9 +105,16 @@ def test_cli_reads_a_gb18030_file(tmp_path: Path) -> None:
     ("Testicular ultrasound showed a mass.", "BV44ZZZ"),
     ("Thoracoabdominal computed tomography showed a mass.", "BW24ZZZ"),  # 'computed' is the index's 'computerized'
     ("A cranial CAT was normal.", "BN20ZZZ"),                            # CAT in capitals is CT
+    ("Electromyography showed denervation.", "4A0FX3Z"),                 # the index's 'EMG'
 ])
 def test_procedure_index_paths(note: str, expected: str) -> None:
     assert expected in code(note).procedures()
+
+
+def test_pcs_body_part_from_the_text_contrast_left_open() -> None:
+    # the index gives the table (BF1); the text gives the body part; contrast is not stated
+    (ercp,) = [a for a in code("ERCP was performed.").codes if a.type == "procedure"]
+    assert ercp.code.startswith("BF11") and ercp.determined == "BF11"
 
 
 def test_pcs_completed_by_defaults_keeps_what_the_text_determines() -> None:

@@ -172,9 +172,9 @@ def complete_pcs(cs: CodeSystem, prefix: str, stems: set[str], notes: list[str],
     # Contrast is routine in fluoroscopy, CT and MRI, so a record silent about it leaves the 5th character
     # open; plain radiography and ultrasonography rarely use it, so silence means none (the default row).
     contrast_exceptional = prefix[0] == "B" and len(prefix) > 2 and prefix[2] in "04"
-    if determined is not None and len({code[4] for _, code in tied}) > 1 and len(prefix) >= 4 \
+    if determined is not None and len({code[4] for _, code in tied}) > 1 and len({code[3] for _, code in tied}) == 1 \
             and not contrast_exceptional:
-        determined.append(prefix[:4])
+        determined.append(best[1][:4])
         notes.append(f"{prefix} completed to {best[1]} with table defaults: the text does not say which row")
     else:
         notes.append(f"{prefix} completed to {best[1]} from the text")

@@ -106,6 +106,7 @@ def test_cli_reads_a_gb18030_file(tmp_path: Path) -> None:
     ("Thoracoabdominal computed tomography showed a mass.", "BW24ZZZ"),  # 'computed' is the index's 'computerized'
     ("A cranial CAT was normal.", "BN20ZZZ"),                            # CAT in capitals is CT
     ("Electromyography showed denervation.", "4A0FX3Z"),                 # the index's 'EMG'
+    ("A cesarean section was performed.", "10D00Z0"),                    # 'Cesarean section' 10D0 over 'Section, cesarean' 10D
 ])
 def test_procedure_index_paths(note: str, expected: str) -> None:
     assert expected in code(note).procedures()

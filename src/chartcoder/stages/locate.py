@@ -62,7 +62,8 @@ def best_readings(matches: list[tuple[Match, object]],
             if pos == kpos and term.path.endswith(BOTH_SIDES) and kterm.path.endswith(BOTH_SIDES):
                 continue  # an unsided examination of a paired organ: both sides stand
             if pos == kpos and set(term.stems) == set(kterm.stems) and term.code != kterm.code:
-                if (_implied_support(term, sentence_stems), -_pointers(term), _whole_organ(term)) > \
+                if _refines(term.code, kterm.code) or not _refines(kterm.code, term.code) and \
+                        (_implied_support(term, sentence_stems), -_pointers(term), _whole_organ(term)) > \
                         (_implied_support(kterm, sentence_stems), -_pointers(kterm), _whole_organ(kterm)):
                     kept[i] = (m, term)
                 dominated = True
@@ -74,6 +75,12 @@ def best_readings(matches: list[tuple[Match, object]],
         if not dominated:
             kept.append((m, term))
     return kept
+
+
+def _refines(code: str, other: str) -> bool:
+    """Two PCS index entries for the same words, one going further ("Cesarean section" 10D0 beside "Section,
+    cesarean" 10D): the longer code says more."""
+    return "." not in code and len(code) > len(other) and code.startswith(other)
 
 
 def _prefer_learned(reading: tuple[Match, object], readings: list[tuple[Match, object]],

@@ -411,6 +411,8 @@ def test_a_procedure_word_names_a_site_not_a_condition() -> None:
     ("The eye fundus was normal.", ["08J0XZZ", "08J1XZZ"]),                   # no side named: both eyes
     ("In the eye fundus of the LE there were hemorrhages.", ["08J1XZZ"]),    # a named side wins
     ("Funduscopy of the right eye was normal.", ["08J0XZZ"]),
+    ("Ocular ultrasound showed a retinal detachment.", ["B847ZZZ"]),          # imaging: the Bilateral row
+    ("Ultrasound of the right eye showed a retinal detachment.", ["B845ZZZ"]),
 ])
 def test_an_unsided_examination_of_paired_organs_covers_both(note: str, expected: list[str]) -> None:
     assert sorted(code(note).procedures()) == expected

@@ -471,20 +471,27 @@ BOTH_SIDES = " (no side stated: both)"
 
 
 def _both_sides_inspected(terms: list[Term]) -> list[Term]:
-    """An examination of a paired organ that names no side ("the eye fundus was normal") examines both:
-    the index files Inspection under Right and Left only, so each side also gets a term without its
-    side word. A side the note names still wins, as its term has one word more."""
-    right, left = stem("right"), stem("left")
+    """An examination of a paired organ that names no side ("the eye fundus was normal", "ocular
+    ultrasound") covers both: the index files such rows under Right and Left (and, in imaging, Bilateral)
+    only, so the organ without a side word also gets a term, for the Bilateral row where the index has
+    one, else (inspection) for each side. A side the note names still wins, as its term has one word more."""
+    right, left, bilateral = stem("right"), stem("left"), stem("bilateral")
     by_path = {t.path: t for t in terms}
     out = []
     for t in terms:
-        if not (t.path.startswith("Inspection, ") and t.path.endswith(", Right") and len(t.code) == 7):
+        if not (t.path.endswith(", Right") and len(t.code) == 7 and (t.path.startswith("Inspection, ") or
+                                                                     t.code[0] in "BC")):
             continue
-        other = by_path.get(t.path[: -len("Right")] + "Left")
-        if other is None or len(other.code) != 7 or t.code[:3] + t.code[4:] != other.code[:3] + other.code[4:]:
-            continue
-        for side in (t, other):
-            out.append(Term(tuple(s for s in side.stems if s not in (right, left)), side.code, side.source,
+        base = t.path[: -len("Right")]
+        other, both = by_path.get(base + "Left"), by_path.get(base + "Bilateral")
+        if both is not None and t.code[0] in "BC":
+            sides = [both]
+        elif other is not None and len(other.code) == 7 and t.code[:3] + t.code[4:] == other.code[:3] + other.code[4:]:
+            sides = [t, other] if t.path.startswith("Inspection, ") else []
+        else:
+            sides = []
+        for side in sides:
+            out.append(Term(tuple(s for s in side.stems if s not in (right, left, bilateral)), side.code, side.source,
                             side.path + BOTH_SIDES))
     return out
 

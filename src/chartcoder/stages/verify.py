@@ -160,6 +160,9 @@ def complete_pcs(cs: CodeSystem, prefix: str, stems: set[str], notes: list[str],
         scored.append((support, conflict, code))
     top = max(support for support, _, _ in scored)
     tied = [(conflict, code) for support, conflict, code in scored if support == top]
+    both = [(conflict, code) for conflict, code in tied if "bilater" in dict(row_words)[code]]
+    if prefix[0] in "BC" and both and not stems & SIDES:
+        tied = both  # imaging of a paired organ that names no side ("mammography") images both
     # Ties: fewest unsupported words, the table defaults (Z = no device / no qualifier), then the usual
     # approach of the section (open for medical-surgical, external for measurement, imaging and the rest).
     order = "0X3478" if prefix[0] == "0" else "X03478"

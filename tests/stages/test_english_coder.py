@@ -418,6 +418,17 @@ def test_an_unsided_examination_of_paired_organs_covers_both(note: str, expected
     assert sorted(code(note).procedures()) == expected
 
 
+@pytest.mark.parametrize(("note", "done"), [
+    ("Chest X-ray: no pathological findings.", True),   # the findings are negated, not the X-ray
+    ("Chest X-ray was normal and showed no infiltrates.", True),
+    ("No chest X-ray was performed.", False),
+    ("A colonoscopy was not done.", False),
+    ("The patient refused colonoscopy.", False),
+])
+def test_a_procedure_is_negated_only_when_it_was_not_done(note: str, done: bool) -> None:
+    assert bool(code(note).procedures()) is done
+
+
 def test_both_sides_are_two_codes_unless_the_table_has_a_bilateral_body_part() -> None:
     assert sorted(code("Fundus examination of both eyes was normal.").procedures()) == ["08J0XZZ", "08J1XZZ"]
     assert code("Ultrasound of both kidneys.").procedures() == ["BT43ZZZ"]

@@ -199,6 +199,12 @@ class Analyze:
             assertion = Assertion(negated=span._.is_negated, uncertain=span._.is_uncertain,
                                   historical=span._.is_historical, family=span._.is_family,
                                   hypothetical=span._.is_hypothetical)
+            if kind == "procedure":
+                # a procedure is negated by a word before it ("no CT was done") or by saying it was not done;
+                # a negation after it negates its findings ("Chest X-ray: no pathological findings" was taken)
+                assertion.negated = any(mod.category == "NOT_DONE" or (mod.category == "NEGATED_EXISTENCE"
+                                                                       and mod.modifier_span[0] < span.start)
+                                        for mod in span._.modifiers)
             if NEGATIVE_SUFFIX.search(text, start, end):  # "HIV-negative": the negation is inside the word
                 assertion.negated = True
             section = next((s for s in state.sections if s.start <= start < s.end), None)

@@ -130,6 +130,16 @@ def test_list_items_are_not_joined_into_one_term() -> None:
     assert "I10" in res.diagnoses() and "I27.20" not in res.diagnoses()
 
 
+@pytest.mark.parametrize(("note", "expected"), [
+    ("Chest and abdominal X-rays are normal.", {"BW03ZZZ", "BW00ZZZ"}),      # a shared head
+    ("Abdominal ultrasound and CT showed a mass.", {"BW40ZZZ", "BW20ZZZ"}),  # a shared modifier
+    ("We performed a CT scan of the abdomen and pelvis.", {"BW21ZZZ"}),
+    ("Chest X-ray and abdominal ultrasound were normal.", {"BW03ZZZ", "BW40ZZZ"}),  # not an abdominal X-ray
+])
+def test_procedure_names_share_words_as_coordination_does(note: str, expected: set[str]) -> None:
+    assert set(code(note).procedures()) == expected
+
+
 def test_see_reference_is_followed() -> None:
     res = code("He is a smoker of 20 cigarettes a day.")
     assert any(c.startswith("F17.21") for c in res.diagnoses()), res.diagnoses()

@@ -137,7 +137,8 @@ class Analyze:
         in_heading = {i for i, t in enumerate(tokens) for a, b in spans if a <= t.start < b}
         for kind, cs in self.systems:
             lex = lexicon(cs)
-            found = drop_borrowed(lex.match(tokens, sent_tokens, segments=segments, coordination=kind == "procedure"))
+            found = drop_borrowed(lex.match(tokens, sent_tokens, segments=segments, coordination=kind == "procedure"),
+                                  segments if kind == "procedure" else None)
             matches[kind] = [m for m in found if not in_heading.intersection(m.positions)
                              and not (kind == "diagnosis" and _procedure_word_only(m, tokens, lex))]
         state.scratch["matches"] = matches

@@ -77,8 +77,9 @@ def _joins_items(pos: list[int], segments: list[int], members: dict[int, list[in
     """Whether a match may join the list items it touches: only by using every word of them ("diabetes
     mellitus, type 2"), never one word from each ("pulmonary disease, hypertension"). With
     ``coordination`` (procedure names: "right nephrectomy and adrenalectomy") the items may also share
-    words as coordination does: the words used of an earlier item are its last words, of the last item a
-    run of adjacent words."""
+    words as coordination does: the words used of an earlier item are its last words ("chest and abdominal
+    X-rays"), or its first words when the last item starts with the words used of it ("brain CT and MRI");
+    of the last item a run of adjacent words."""
     touched = sorted({segments[p] for p in pos})
     if len(touched) == 1:
         return True
@@ -87,9 +88,16 @@ def _joins_items(pos: list[int], segments: list[int], members: dict[int, list[in
         return True
     if not coordination:
         return False
-    for seg in touched:
-        used = [i for i in members[seg] if i in chosen]
-        if used[-1] - used[0] + 1 != len(used) or (seg != touched[-1] and used[-1] != members[seg][-1]):
+    runs = {seg: [i for i in members[seg] if i in chosen] for seg in touched}
+    if any(used[-1] - used[0] + 1 != len(used) for used in runs.values()):
+        return False
+    last = touched[-1]
+    head_first = runs[last][0] == members[last][0]  # "brain CT and MRI": the last item is a bare head
+    for seg in touched[:-1]:
+        whole = len(runs[seg]) == len(members[seg])
+        ends, starts = runs[seg][-1] == members[seg][-1], runs[seg][0] == members[seg][0]
+        # never one item's head with the next item's modifier ("chest X-ray and abdominal ultrasound")
+        if not (whole or (starts and head_first) or (ends and (not head_first or len(runs[seg]) > 1))):
             return False
     return True
 
@@ -186,12 +194,14 @@ class Lexicon:
         return found
 
 
-def drop_borrowed(matches: list[Match]) -> list[Match]:
+def drop_borrowed(matches: list[Match], coordinated: list[int] | None = None) -> list[Match]:
     """Drop a spread-out match that borrows a word from a phrase it does not contain.
 
     In "heart failure with atrial fibrillation", "heart" belongs to the phrase "heart failure", so
     "Fibrillation, heart" (read across the sentence) is not a reading; "chronic hepatitis C virus
     infection" still reads "Hepatitis, viral, C, chronic", as it holds the phrase "hepatitis C" whole.
+    With ``coordinated`` (the list items of procedure names), a match across items shares their words
+    as coordination does ("chest and abdominal X-rays" is a chest X-ray too).
     """
     phrases: dict[int, list[frozenset[int]]] = defaultdict(list)
     for m in matches:
@@ -202,6 +212,8 @@ def drop_borrowed(matches: list[Match]) -> list[Match]:
     for m in matches:
         pos = frozenset(m.positions)
         spread = m.positions[-1] - m.positions[0] + 1 > len(m.positions)
+        if coordinated is not None and coordinated[m.positions[0]] != coordinated[m.positions[-1]]:
+            spread = False  # the list items it joins were checked as coordination when matching
         if spread and any(not phrase <= pos for p in m.positions for phrase in phrases.get(p, ())):
             continue
         kept.append(m)

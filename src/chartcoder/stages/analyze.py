@@ -11,7 +11,7 @@ from chartcoder.llm.agents import options_for
 from chartcoder.pipeline import CaseState
 from chartcoder.rules import load_rules
 from chartcoder.stages.en_text import Token, note_tokens, stem
-from chartcoder.stages.lexicon import Lexicon, Match, drop_borrowed, lexicon, list_segments
+from chartcoder.stages.lexicon import Lexicon, Match, conjoined_items, drop_borrowed, lexicon, list_segments
 from chartcoder.types import Assertion, Mention, Section, Span
 
 _HEADING = re.compile(r"^[ \t]*([A-Za-z][A-Za-z /&()-]{1,60}?)[ \t]*:[ \t]*", re.M)
@@ -132,12 +132,14 @@ class Analyze:
         state.scratch["sentence_tokens"] = sent_tokens
         matches: dict[str, list[Match]] = {}
         segments = list_segments(text, tokens)
+        conjoined = conjoined_items(text, tokens, segments)
         kinds = load_rules("en", "sections")
         spans = [(a, b) for a, b, name in heads if name in kinds]  # "ECG:" names a finding, keep it
         in_heading = {i for i, t in enumerate(tokens) for a, b in spans if a <= t.start < b}
         for kind, cs in self.systems:
             lex = lexicon(cs)
-            found = drop_borrowed(lex.match(tokens, sent_tokens, segments=segments, coordination=kind == "procedure"),
+            found = drop_borrowed(lex.match(tokens, sent_tokens, segments=segments, coordination=kind == "procedure",
+                                            conjoined=conjoined),
                                   segments if kind == "procedure" else None)
             matches[kind] = [m for m in found if not in_heading.intersection(m.positions)
                              and not (kind == "diagnosis" and _procedure_word_only(m, tokens, lex))]

@@ -73,7 +73,18 @@ def list_segments(text: str, tokens: list[Token]) -> list[int]:
     return out
 
 
-def _joins_items(pos: list[int], segments: list[int], members: dict[int, list[int]], coordination: bool) -> bool:
+CONJUNCTION = re.compile(r"\b(?:and|or)\b", re.I)
+
+
+def conjoined_items(text: str, tokens: list[Token], segments: list[int]) -> frozenset[int]:
+    """The list items that follow 'and' / 'or' (not only a comma): only those may share a modifier
+    ("brain CT and MRI"; in "pulmonary disease, hypertension" nothing is shared)."""
+    return frozenset(segments[i] for i in range(1, len(tokens)) if segments[i] != segments[i - 1]
+                     and CONJUNCTION.search(text, tokens[i - 1].end, tokens[i].start))
+
+
+def _joins_items(pos: list[int], segments: list[int], members: dict[int, list[int]], coordination: bool,
+                 conjoined: frozenset[int] = frozenset()) -> bool:
     """Whether a match may join the list items it touches: only by using every word of them ("diabetes
     mellitus, type 2"), never one word from each ("pulmonary disease, hypertension"). With
     ``coordination`` (procedure names: "right nephrectomy and adrenalectomy") the items may also share
@@ -92,12 +103,13 @@ def _joins_items(pos: list[int], segments: list[int], members: dict[int, list[in
     if any(used[-1] - used[0] + 1 != len(used) for used in runs.values()):
         return False
     last = touched[-1]
-    head_first = runs[last][0] == members[last][0]  # "brain CT and MRI": the last item is a bare head
+    first_words = runs[last][0] == members[last][0]
+    shares_modifier = first_words and last in conjoined  # "brain CT and MRI": the last item is a bare head
     for seg in touched[:-1]:
         whole = len(runs[seg]) == len(members[seg])
         ends, starts = runs[seg][-1] == members[seg][-1], runs[seg][0] == members[seg][0]
         # never one item's head with the next item's modifier ("chest X-ray and abdominal ultrasound")
-        if not (whole or (starts and head_first) or (ends and (not head_first or len(runs[seg]) > 1))):
+        if not (whole or (starts and shares_modifier) or (ends and (not first_words or len(runs[seg]) > 1))):
             return False
     return True
 
@@ -154,7 +166,8 @@ class Lexicon:
         self.anchor = dict(self.anchor)
 
     def match(self, tokens: list[Token], sentences: list[tuple[int, int]], slack: int = 3,
-              segments: list[int] | None = None, coordination: bool = False) -> list[Match]:
+              segments: list[int] | None = None, coordination: bool = False,
+              conjoined: frozenset[int] = frozenset()) -> list[Match]:
         """All terms whose stems all occur inside one sentence within len(term)+slack tokens.
 
         ``segments`` numbers the list items of a sentence (commas, semicolons, "and", "or" separate
@@ -185,7 +198,7 @@ class Lexicon:
                         span = max(pos) - min(pos) + 1
                         if term.digits and not _digits_attached(term, pos, tokens):
                             continue
-                        if segments is not None and not _joins_items(pos, segments, members, coordination):
+                        if segments is not None and not _joins_items(pos, segments, members, coordination, conjoined):
                             continue
                         if span <= len(term.stems) + slack and (best is None or span < max(best) - min(best) + 1):
                             best = tuple(sorted(set(pos)))

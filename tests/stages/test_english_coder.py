@@ -106,10 +106,16 @@ def test_cli_reads_a_gb18030_file(tmp_path: Path) -> None:
     ("Thoracoabdominal computed tomography showed a mass.", "BW24ZZZ"),  # 'computed' is the index's 'computerized'
     ("A cranial CAT was normal.", "BN20ZZZ"),                            # CAT in capitals is CT
     ("Electromyography showed denervation.", "4A0FX3Z"),                 # the index's 'EMG'
-    ("A cesarean section was performed.", "10D00Z0"),                    # 'Cesarean section' 10D0 over 'Section, cesarean' 10D
+    ("A cesarean section was performed.", "10D00Z0"),
+    ("Rectal examination revealed an enlarged prostate.", "0DJDXZZ"),    # procedure_terms.json: not in the index
+    ("A lumbar puncture was performed.", "009U3ZX"),                    # 'Cesarean section' 10D0 over 'Section, cesarean' 10D
 ])
 def test_procedure_index_paths(note: str, expected: str) -> None:
     assert expected in code(note).procedures()
+
+
+def test_supplementary_procedure_names_are_phrases() -> None:
+    assert code("Rectal bleeding was seen on examination.").procedures() == []
 
 
 def test_pcs_body_part_from_the_text_contrast_left_open() -> None:

@@ -21,6 +21,7 @@ from pathlib import Path
 from chartcoder.codesystems import CodeSystem
 from chartcoder.codesystems.icd10pcs import PCS_REPLACED_SINCE_2018
 from chartcoder.codesystems.store import cache_dir
+from chartcoder.rules import load_rules
 from chartcoder.stages.en_text import Token, phrase_stems, stem
 
 LEXICON_VERSION = "10"
@@ -48,6 +49,7 @@ class Term:
     code: str
     source: str
     path: str
+    phrase: bool = False  # its words must stand together, as written ("rectal examination")
 
     @property
     def key(self) -> str:
@@ -196,6 +198,8 @@ class Lexicon:
                             if s != st:
                                 pos.append(min(where[s], key=lambda p: abs(p - a)))
                         span = max(pos) - min(pos) + 1
+                        if term.phrase and span != len(term.stems):
+                            continue
                         if term.digits and not _digits_attached(term, pos, tokens):
                             continue
                         if segments is not None and not _joins_items(pos, segments, members, coordination, conjoined):
@@ -489,7 +493,13 @@ def _drug_terms(cs: CodeSystem) -> list[Term]:
 
 def _icd10pcs_terms(cs: CodeSystem) -> list[Term]:
     terms = [_contrast_from_text(t) for t in _index_terms(cs, "index", PCS_POINTER) if len(t.code) >= 3]
-    return terms + _both_sides_inspected(terms) + _learned_terms(procedures=True)
+    return terms + _both_sides_inspected(terms) + _procedure_terms() + _learned_terms(procedures=True)
+
+
+def _procedure_terms() -> list[Term]:
+    """Procedure names the PCS Index lacks (rules/en/procedure_terms.json: each with its reason)."""
+    return [Term(phrase_stems(t["phrase"]), t["code"], "index", f"{t['phrase']} (procedure_terms.json)", phrase=True)
+            for t in load_rules("en", "procedure_terms")["terms"]]
 
 
 BOTH_SIDES = " (no side stated: both)"
@@ -533,7 +543,7 @@ def _contrast_from_text(term: Term) -> Term:
 @cache
 def _rules_digest() -> str:
     h = hashlib.sha256(LEXICON_VERSION.encode())
-    for name in ("abbreviations", "cased_abbreviations", "synonyms", "stopwords"):
+    for name in ("abbreviations", "cased_abbreviations", "synonyms", "stopwords", "procedure_terms"):
         h.update(resources.files("chartcoder.rules").joinpath("en", f"{name}.json").read_bytes())
     h.update(json.dumps(learned_entries(), sort_keys=True).encode())
     h.update(Path(__file__).read_bytes())

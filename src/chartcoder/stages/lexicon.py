@@ -300,8 +300,11 @@ def _learned_terms(procedures: bool) -> list[Term]:
         is_pcs = len(code) in (4, 7) and "." not in code  # ICD-10-CM codes of 4+ characters carry a dot
         if is_pcs != procedures:
             continue
+        # learned from adjacent words, so read as a phrase: one word standing for two ('lumbar' for 'low
+        # back') or words spread over the sentence are not what was learned
         out.append(Term(tuple(e["stems"]), code, "learned",
-                        f"learned on CodiEsp train: '{' '.join(e['stems'])}' ({e['with_code']}/{e['docs']} notes)"))
+                        f"learned on CodiEsp train: '{' '.join(e['stems'])}' ({e['with_code']}/{e['docs']} notes)",
+                        phrase=True))
     return out
 
 

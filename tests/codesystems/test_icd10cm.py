@@ -87,6 +87,12 @@ def test_essential_words_inside_a_modifier_element_stay_essential(icd10cm) -> No
     assert plain.code == "D64.9"
 
 
+def test_index_errata_restore_a_title_the_xml_lost(icd10cm) -> None:
+    # <title>Cancer<nemod>(o)</nemod></title> F45.29 is "Cancer(o)phobia"; "cancer" is not a phobia
+    assert icd10cm.index_lookup("Cancerophobia")[0].code == "F45.29"
+    assert all(e.code != "F45.29" for e in icd10cm.index_lookup("Cancer"))
+
+
 def test_parenthesized_groups_keep_their_nesting() -> None:
     from chartcoder.codesystems.icd10cm import _parenthesized
 

@@ -116,6 +116,15 @@ def test_procedure_index_paths(note: str, expected: str) -> None:
     assert expected in code(note).procedures()
 
 
+@pytest.mark.parametrize(("note", "absent"), [
+    ("Bladder cancer was diagnosed.", "F45.29"),         # the index XML lost 'phobia' of Cancer(o)phobia
+    ("A transient rise of creatinine.", "Z59.00"),      # 'Transient (meaning homeless)'
+    ("Urine culture was sterile.", "Z30.2"),            # sterile is not sterilization
+])
+def test_words_that_are_not_the_condition_they_spell(note: str, absent: str) -> None:
+    assert absent not in code(note).diagnoses()
+
+
 def test_learned_phrases_are_read_as_phrases() -> None:
     # 'low back' was learned from adjacent words; 'lumbar' stands for both words but is not low back pain
     assert "M54.50" not in code("A lumbar puncture was performed.").diagnoses()

@@ -166,11 +166,19 @@ def _parenthesized(text: str) -> tuple[list[str], str]:
     return groups, " ".join("".join(outside).split())
 
 
+# Titles the CMS XML lost part of: "Cancer(o)phobia F45.29" is written <title>Cancer<nemod>(o)</nemod></title>,
+# which would read every "cancer" as a phobia.
+INDEX_ERRATA = {"Cancer(o)": "Cancerophobia"}
+
+
 def _split_title(el: etree._Element) -> tuple[str, str | None]:
     """Title text and its nonessential modifiers ("(acute) (chronic)")."""
     t = el.find("title")
     if t is None:
         return "", None
+    raw = "".join(t.itertext()).strip()
+    if raw in INDEX_ERRATA:
+        return INDEX_ERRATA[raw], None
     main = t.text or ""
     nemods = []
     for nm in t.findall("nemod"):

@@ -24,7 +24,7 @@ _stemmer = PorterStemmer()
 STEM_OVERRIDES = {"several": "several", "personal": "personal", "positive": "positive", "general": "general",
                   "medical": "medical", "traumatic": "traumatic",
                   "depressible": "depressible", "meningeal": "meningeal", "burning": "burning",
-                  "testes": "testi", "depressing": "depressing"}
+                  "testes": "testi", "depressing": "depressing", "sterile": "sterile"}
 
 
 NEGATING_PREFIXES = frozenset({"non"})

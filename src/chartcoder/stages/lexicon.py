@@ -38,7 +38,8 @@ SKIP_MAIN_TERMS = {"encounter", "admission", "examination", "observation", "scre
                    "state", "status"}
 # Main terms too generic to code on their own ("disease" alone), whose subterms are real conditions.
 BARE_MAIN_TERMS = {"illness", "disease", "disorder", "syndrome", "condition", "problem", "finding", "findings",
-                   "complication", "complications"}
+                   "complication", "complications",
+                   "transient"}  # "Transient (meaning homeless) Z59.00": the gloss is the sense, not a modifier
 
 
 @dataclass(frozen=True)

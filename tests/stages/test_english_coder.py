@@ -110,6 +110,7 @@ def test_cli_reads_a_gb18030_file(tmp_path: Path) -> None:
     ("Rectal examination revealed an enlarged prostate.", "0DJDXZZ"),    # procedure_terms.json: not in the index
     ("A lumbar puncture was performed.", "009U3ZX"),
     ("The orthopantomography showed an impacted canine.", "BN0JZZZ"),
+    ("Bladder catheterization was maintained for 3 weeks.", "0T9B70Z"),  # Drainage, not the index's Dilation
     ("Upper gastrointestinal endoscopy showed no varices.", "0DJ08ZZ"),  # 'Cesarean section' 10D0 over 'Section, cesarean' 10D
 ])
 def test_procedure_index_paths(note: str, expected: str) -> None:

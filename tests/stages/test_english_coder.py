@@ -111,6 +111,7 @@ def test_cli_reads_a_gb18030_file(tmp_path: Path) -> None:
     ("A lumbar puncture was performed.", "009U3ZX"),
     ("The orthopantomography showed an impacted canine.", "BN0JZZZ"),
     ("Bladder catheterization was maintained for 3 weeks.", "0T9B70Z"),  # Drainage, not the index's Dilation
+    ("Mandibular CT showed a lesion.", "BN26ZZZ"),
     ("Upper gastrointestinal endoscopy showed no varices.", "0DJ08ZZ"),  # 'Cesarean section' 10D0 over 'Section, cesarean' 10D
 ])
 def test_procedure_index_paths(note: str, expected: str) -> None:
@@ -452,6 +453,7 @@ def test_a_procedure_word_names_a_site_not_a_condition() -> None:
     ("Funduscopy of the right eye was normal.", ["08J0XZZ"]),
     ("Ocular ultrasound showed a retinal detachment.", ["B847ZZZ"]),          # imaging: the Bilateral row
     ("Ultrasound of the right eye showed a retinal detachment.", ["B845ZZZ"]),
+    ("Lung CT showed nodules.", ["BB24ZZZ"]),                                  # the index has Lungs, Bilateral only
 ])
 def test_an_unsided_examination_of_paired_organs_covers_both(note: str, expected: list[str]) -> None:
     assert sorted(code(note).procedures()) == expected

@@ -184,6 +184,20 @@ def complete_pcs(cs: CodeSystem, prefix: str, stems: set[str], notes: list[str],
     return best[1]
 
 
+LESION_STEMS = frozenset(phrase_stems("tumor tumour lesion mass polyp nodule neoformation neoplasm transurethral"))
+
+
+def _resection_of_a_lesion(cand: Candidate, stems: set[str], notes: list[str]) -> str:
+    """'Resection' of a tumor, and a transurethral resection, cut out part of the organ: ICD-10-PCS
+    Excision (0_B_), not Resection (0_T_), which removes all of it (guideline B3.8: a partial removal)."""
+    code = cand.code
+    said = any("resect" in e.text.lower() for e in cand.evidence)  # the word, not an '-ectomy' read as one
+    if code[:1] == "0" and code[2:3] == "T" and said and stems & LESION_STEMS:
+        notes.append(f"{code}: the resection removes a lesion, not the whole body part -> Excision")
+        return code[:2] + "B" + code[3:4]
+    return code
+
+
 def _site_categories(cs: CodeSystem, path: str) -> frozenset[str]:
     """The categories of a Neoplasm Table row's stated behaviours (C64, C79, D09, D30, D41 for 'renal'),
     from a candidate path 'neoplasm: Neoplasm, neoplastic, renal [Unspecified Behavior]'."""
@@ -263,6 +277,7 @@ class Verify:
                     spent = set(phrase_stems(cand.path[0].split(": ", 1)[-1])) if cand.path else set()
                     code = complete_cm(cs, cand.code, stems - spent, notes)
                 else:
+                    cand.code = _resection_of_a_lesion(cand, stems, notes)
                     code = complete_pcs(cs, cand.code, stems, notes, determined)
                     cand.determined = determined[0] if determined else None
             except Exception as exc:  # noqa: BLE001 - a malformed index code is a rejection, not a crash

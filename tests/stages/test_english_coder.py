@@ -114,6 +114,7 @@ def test_cli_reads_a_gb18030_file(tmp_path: Path) -> None:
     ("Mandibular CT showed a lesion.", "BN26ZZZ"),
     ("Transurethral resection of the bladder tumor was performed.", "0TBB8ZZ"),  # a lesion's resection: Excision
     ("Radical cystectomy for a bladder tumor was performed.", "0TTB0ZZ"),        # the whole organ: Resection
+    ("Hysterectomy was performed.", "0UT90ZZ"),  # no code of its own; every subterm is Resection, Uterus
     ("Upper gastrointestinal endoscopy showed no varices.", "0DJ08ZZ"),  # 'Cesarean section' 10D0 over 'Section, cesarean' 10D
 ])
 def test_procedure_index_paths(note: str, expected: str) -> None:

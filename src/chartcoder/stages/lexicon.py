@@ -497,7 +497,29 @@ def _drug_terms(cs: CodeSystem) -> list[Term]:
 
 def _icd10pcs_terms(cs: CodeSystem) -> list[Term]:
     terms = [_contrast_from_text(t) for t in _index_terms(cs, "index", PCS_POINTER) if len(t.code) >= 3]
-    return terms + _both_sides_inspected(terms) + _procedure_terms() + _learned_terms(procedures=True)
+    return terms + _shared_by_every_subterm(terms) + _both_sides_inspected(terms) + _procedure_terms() + \
+        _learned_terms(procedures=True)
+
+
+def _shared_by_every_subterm(terms: list[Term]) -> list[Term]:
+    """A procedure name the index gives no code of its own, whose every subterm leads to the same body
+    part ("Hysterectomy": supracervical and total are both Resection, Uterus 0UT9): the name alone says
+    that much."""
+    by_main: dict[str, list[Term]] = defaultdict(list)
+    for t in terms:
+        if ", " in t.path and "→" not in t.path:
+            by_main[t.path.split(", ")[0]].append(t)
+    have = {t.path for t in terms}
+    out = []
+    for main, subs in by_main.items():
+        if main in have or len({t.path for t in subs}) < 2:
+            continue
+        shared = subs[0].code[:4]
+        if len(shared) == 4 and all(t.code.startswith(shared) for t in subs):
+            stems = tuple(phrase_stems(main))
+            if stems:
+                out.append(Term(stems, shared, "index", f"{main} (every subterm: {shared})", phrase=True))
+    return out
 
 
 def _procedure_terms() -> list[Term]:

@@ -160,6 +160,12 @@ def complete_pcs(cs: CodeSystem, prefix: str, stems: set[str], notes: list[str],
         scored.append((support, conflict, code))
     top = max(support for support, _, _ in scored)
     tied = [(conflict, code) for support, conflict, code in scored if support == top]
+    titles = dict(rows)
+    first_words = {code: set(phrase_stems(titles[code].split(",")[0])) - shared for _, code in tied}
+    whole = {code[3] for _, code in tied if first_words[code] and first_words[code] <= stems}
+    if len(whole) == 1 and len({code[3] for _, code in tied}) > 1:
+        # one body part has every word in the text ("right nephrectomy": Right Kidney, not its pelvis)
+        tied = [(conflict, code) for conflict, code in tied if code[3] in whole]
     both = [(conflict, code) for conflict, code in tied if "bilater" in dict(row_words)[code]]
     if prefix[0] in "BC" and both and not stems & SIDES:
         tied = both  # imaging of a paired organ that names no side ("mammography") images both

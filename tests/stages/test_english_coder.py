@@ -113,6 +113,7 @@ def test_cli_reads_a_gb18030_file(tmp_path: Path) -> None:
     ("Bladder catheterization was maintained for 3 weeks.", "0T9B70Z"),  # Drainage, not the index's Dilation
     ("Mandibular CT showed a lesion.", "BN26ZZZ"),
     ("Right nephrectomy was performed.", "0TT00ZZ"),  # the body part with every word in the text, not its pelvis
+    ("Total thyroidectomy was performed.", "0GTK0ZZ"),  # the thyroid gland, not one lobe
     ("Transurethral resection of the bladder tumor was performed.", "0TBB8ZZ"),  # a lesion's resection: Excision
     ("Radical cystectomy for a bladder tumor was performed.", "0TTB0ZZ"),        # the whole organ: Resection
     ("Upper gastrointestinal endoscopy showed no varices.", "0DJ08ZZ"),  # 'Cesarean section' 10D0 over 'Section, cesarean' 10D

@@ -147,6 +147,12 @@ def test_a_name_whose_every_subterm_has_one_body_part_leads_there() -> None:
     assert [(t.stems, t.code, t.phrase) for t in terms] == [(("hysterectomi",), "0UT9", True)]
 
 
+def test_a_finding_word_is_no_operation() -> None:
+    # the PCS Index's "Enlargement, Repair -> see Repair, Thyroid Gland" is a surgical enlargement
+    res = code("Thyroid gland enlargement.")
+    assert res.procedures() == [] and "E04.9" in res.diagnoses()
+
+
 def test_supplementary_procedure_names_are_phrases() -> None:
     assert code("Rectal bleeding was seen on examination.").procedures() == []
 

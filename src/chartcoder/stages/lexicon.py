@@ -36,6 +36,9 @@ MAX_ALTERNATIVES = 8
 # Main terms that name an encounter reason or a status, not a condition found in a note.
 SKIP_MAIN_TERMS = {"encounter", "admission", "examination", "observation", "screening", "test", "use", "old",
                    "state", "status"}
+# PCS Index main terms that in a note name a finding, not an operation ("enlargement of the prostate" is
+# no Repair; the index means a surgical enlargement, which a note calls by its operation).
+FINDING_WORDS = {"enlargement"}
 # Main terms too generic to code on their own ("disease" alone), whose subterms are real conditions.
 BARE_MAIN_TERMS = {"illness", "disease", "disorder", "syndrome", "condition", "problem", "finding", "findings",
                    "complication", "complications",
@@ -333,11 +336,14 @@ def _index_terms(cs: CodeSystem, source: str, pointers: re.Pattern[str] | None =
         _, parent, title, _ = by_id[node_id]
         if pointers is not None and parent is not None and pointers.match(title.strip()):
             alt_cache[node_id] = alts(parent)  # implied by the procedure name above it
+            if parent in skip:
+                skip.add(node_id)
             return alt_cache[node_id]
         mine = _alternatives(title)
         above = alts(parent) if parent is not None else []  # first, so that a skipped parent is known
         if (mine == [()] and title.lower().strip() not in CONNECTORS) or (parent is not None and parent in skip) \
-                or (parent is None and title.split(",")[0].strip().lower() in SKIP_MAIN_TERMS):
+                or (parent is None and title.split(",")[0].strip().lower() in SKIP_MAIN_TERMS) \
+                or (parent is None and pointers is not None and title.strip().lower() in FINDING_WORDS):
             skip.add(node_id)  # stop words only ("specified NEC", "His", "Use"): no evidence, nor below it
         if parent is None:
             result = mine

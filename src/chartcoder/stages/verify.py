@@ -160,13 +160,15 @@ def complete_pcs(cs: CodeSystem, prefix: str, stems: set[str], notes: list[str],
         scored.append((support, conflict, code))
     top = max(support for support, _, _ in scored)
     tied = [(conflict, code) for support, conflict, code in scored if support == top]
-    titles = dict(rows)
-    first_words = {code: set(phrase_stems(titles[code].split(",")[0])) - shared for _, code in tied}
-    whole = {code[3] for _, code in tied if first_words[code] and first_words[code] <= stems}
-    if len(whole) == 1 and len({code[3] for _, code in tied}) > 1:
-        # one body part has every word in the text ("right nephrectomy": Right Kidney, not its pelvis)
-        tied = [(conflict, code) for conflict, code in tied if code[3] in whole]
-    both = [(conflict, code) for conflict, code in tied if "bilater" in dict(row_words)[code]]
+    words_of = dict(row_words)
+    if top:  # with no word of the text in any row, no body part can have all its words there
+        titles = dict(rows)
+        first_words = {code: set(phrase_stems(titles[code].split(",")[0])) - shared for _, code in tied}
+        whole = {code[3] for _, code in tied if first_words[code] and first_words[code] <= stems}
+        if len(whole) == 1 and len({code[3] for _, code in tied}) > 1:
+            # one body part has every word in the text ("right nephrectomy": Right Kidney, not its pelvis)
+            tied = [(conflict, code) for conflict, code in tied if code[3] in whole]
+    both = [(conflict, code) for conflict, code in tied if "bilater" in words_of[code]]
     if prefix[0] in "BC" and both and not stems & SIDES:
         tied = both  # imaging of a paired organ that names no side ("mammography") images both
     # Ties: fewest unsupported words, the table defaults (Z = no device / no qualifier), then the usual
@@ -174,9 +176,8 @@ def complete_pcs(cs: CodeSystem, prefix: str, stems: set[str], notes: list[str],
     order = "0X3478" if prefix[0] == "0" else "X03478"
     _, pick = min(tied, key=lambda cc: (cc[0], -cc[1][4:].count("Z"), order.find(cc[1][4]) % 10, cc[1]))
     best = ((top,), pick)
-    sided = {code: words & SIDES for code, words in row_words}
     if len(prefix) <= 3 and (best[0][0] == 0 or (len({code[3] for _, code in tied}) > 1
-                                                  and any(sided[code] for _, code in tied))):
+                                                  and any(words_of[code] & SIDES for _, code in tied))):
         return None  # a table alone is not enough: the body part (and its side) must come from the text
     # Contrast is routine in fluoroscopy, CT and MRI, so a record silent about it leaves the 5th character
     # open; plain radiography and ultrasonography rarely use it, so silence means none (the default row).

@@ -501,3 +501,19 @@ def test_eye_sides_are_read_only_in_capitals() -> None:
     from chartcoder.stages.en_text import note_tokens
 
     assert "right" not in note_tokens("re-intervention")[0].stems
+
+
+def test_an_inline_heading_covers_its_own_paragraph_only() -> None:
+    """'Family history: ...' with its content on the line ends at the line; a heading on a line of its own
+    (or followed by list items) runs on to the next heading."""
+    from chartcoder.stages.analyze import find_sections
+
+    note = "Family history: uncle with epilepsy.\nThe patient developed septic shock."
+    assert "R65.21" in code(note).diagnoses(), "the patient's own shock is not family history"
+    kinds = [(s.kind, note[s.start:s.end].strip()) for s in find_sections(note)]
+    assert kinds == [("family_history", "Family history: uncle with epilepsy."),
+                     ("other", "The patient developed septic shock.")]
+    listed = "FAMILY HISTORY:\nMother with diabetes.\nFather with asthma.\n"
+    assert [s.kind for s in find_sections(listed)] == ["family_history"]
+    items = "Family history: - mother with diabetes\n - father with asthma\n"
+    assert [s.kind for s in find_sections(items)] == ["family_history"]

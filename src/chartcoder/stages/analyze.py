@@ -47,10 +47,27 @@ def find_sections(text: str, heads: list[tuple[int, int, str]] | None = None) ->
     sections = []
     if not heads or heads[0][0] > 0:
         sections.append(Section(name="", kind="other", start=0, end=heads[0][0] if heads else len(text)))
-    for i, (start, _, name) in enumerate(heads):
+    for i, (start, head_end, name) in enumerate(heads):
         end = heads[i + 1][0] if i + 1 < len(heads) else len(text)
-        sections.append(Section(name=name, kind=kinds.get(name, "other"), start=start, end=end))
+        line_end = _inline_section_end(text, head_end, end)
+        sections.append(Section(name=name, kind=kinds.get(name, "other"), start=start, end=line_end))
+        if line_end < end:
+            sections.append(Section(name="", kind="other", start=line_end, end=end))
     return sections
+
+
+_CONTINUES = re.compile(r"[ \t]+\S|\s*(?:\d+[.)]|[-*•])\s")
+
+
+def _inline_section_end(text: str, head_end: int, end: int) -> int:
+    """Where a heading's section ends: a heading with its content on the same line ("Family history:
+    deceased uncle with ALS.") covers that paragraph only, unless the next line continues it as a list
+    item or an indented line; a heading on a line of its own runs to the next heading."""
+    line_end = text.find("\n", head_end, end)
+    if line_end < 0 or not text[head_end:line_end].strip():
+        return end
+    rest = text[line_end + 1 : end]
+    return end if not rest.strip() or _CONTINUES.match(rest) else line_end
 
 
 def headings(text: str) -> list[tuple[int, int, str]]:

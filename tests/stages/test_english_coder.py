@@ -334,6 +334,23 @@ def test_negation_after_the_finding_and_pseudo_negations() -> None:
     assert "I50.9" in code("Hypertension without treatment, heart failure diagnosed 6 months ago.").diagnoses()
 
 
+@pytest.mark.parametrize(("note", "status"), [
+    ("He did not present arthritis.", "negated"),
+    ("She does not present fever.", "negated"),
+    ("He does not refer fever.", "negated"),
+    ("Without presenting fever.", "negated"),
+    ("A laparotomy was performed to avoid acute peritonitis.", "hypothetical"),
+    ("Antibiotic prophylaxis of endocarditis was given.", "hypothetical"),
+])
+def test_translated_denials_and_prevented_conditions_are_not_coded(note: str, status: str) -> None:
+    result = code(note)
+    assert not result.diagnoses()
+    assert any(r.reason == status for r in result.rejected), [r.reason for r in result.rejected]
+    assert code(note.replace("did not present", "presented").replace("does not present", "presents")
+                .replace("does not refer", "refers").replace("Without presenting", "Presenting")
+                .replace("to avoid", "for").replace("prophylaxis of", "treatment of")).diagnoses()
+
+
 def test_a_fall_with_an_injury_is_its_external_cause() -> None:
     # the index (R29.6, falling) and the External Cause Index (W19) read the same words: both stand until
     # verify keeps the external cause only beside the injury it explains

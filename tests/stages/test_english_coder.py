@@ -534,3 +534,14 @@ def test_an_inline_heading_covers_its_own_paragraph_only() -> None:
     assert [s.kind for s in find_sections(listed)] == ["family_history"]
     items = "Family history: - mother with diabetes\n - father with asthma\n"
     assert [s.kind for s in find_sections(items)] == ["family_history"]
+
+
+def test_both_sides_take_the_bilateral_code_when_there_is_one() -> None:
+    """Guideline I.B.13: one condition on both sides is the bilateral code, where the classification has
+    one; where it has none (pain in a knee), the right and the left codes stand."""
+    result = code("Significant chorioretinal scarring in both eyes.")
+    assert result.diagnoses() == ["H31.003"]
+    assert any("bilateral code H31.003" in r.reason for r in result.rejected)
+    assert code("Otitis media in both ears.").diagnoses() == ["H66.93"]
+    assert code("Chorioretinal scar in the right eye.").diagnoses() == ["H31.001"]
+    assert sorted(code("Pain in both knees.").diagnoses()) == ["M25.561", "M25.562"]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections import defaultdict
 from functools import cache
 from typing import ClassVar
 
@@ -27,7 +28,8 @@ from chartcoder.stages.learned import train_precision, usually_wrong
 from chartcoder.types import Candidate, Span
 
 SEVENTH_WORDS = (("sequela", "S"), ("subsequent", "D"))
-SIDES = {"left", "right", "bilater"}  # stems of the laterality words in row titles
+SIDES = {"left", "right", "bilater"}
+_SIDE_WORD = re.compile(r"\b(right|left)\b")  # stems of the laterality words in row titles
 
 
 LYMPH_REGIONS = {"axillari", "cervic", "inguin", "mediastin", "retroperiton", "hilar", "mesenter", "supraclavicular",
@@ -310,6 +312,7 @@ class Verify:
         self._uncomplicated_use(live)
         self._lymph_node_region(state, live, self.systems["diagnosis"], sentence_of)
         self._bilateral_row(live)
+        self._bilateral_code(live, self.systems["diagnosis"])
         if state.agents.uses_model:
             self._review(state, [c for c in live if not c.rejected and c.type == "diagnosis"], self.systems["diagnosis"])
         state.candidates = verified + self._heart_failure_type(live, self.systems["diagnosis"]) + \
@@ -410,6 +413,30 @@ class Verify:
             both = bilateral.get((c.code[:3], c.code[4:]))
             if both and both != c.code and re.search(r"\b(right|left)\b", c.title, re.I):
                 c.rejected = f"both sides are coded as the bilateral body part ({both})"
+
+    @staticmethod
+    def _bilateral_code(cands: list[Candidate], cs: CodeSystem) -> None:
+        """One mention read as both the right and the left code ('scarring in both eyes') is coded with the
+        bilateral code when the classification has one (guideline I.B.13), not as two unilateral codes."""
+        live = [c for c in cands if not c.rejected and c.type == "diagnosis"]
+        by_side: dict[tuple[int, str], dict[str, Candidate]] = defaultdict(dict)
+        for c in live:
+            side = re.search(r"\b(right|left)\b", c.title, re.I)
+            if side:
+                by_side[(c.mention_id, _SIDE_WORD.sub("#", c.title.lower()))][side.group(1).lower()] = c
+        for sides in by_side.values():
+            if len(sides) < 2:
+                continue
+            right, left = sides["right"], sides["left"]
+            parent = cs.parents(right.code)[0][0] if cs.parents(right.code) else ""
+            words = set(phrase_stems(right.title)) - {"right"}
+            both = next((k for k in cs.children(parent) if cs.is_valid(k) and "bilateral" in (cs.title(k) or "").lower()
+                         and set(phrase_stems(cs.title(k) or "")) - {"bilater"} <= words), None)
+            if both is None:
+                continue
+            right.path = [*right.path, f"both sides -> bilateral code {both} (guideline I.B.13)"]
+            right.code, right.title = both, cs.title(both) or ""
+            left.rejected = f"both sides are coded as the bilateral code {both}"
 
     @staticmethod
     def _heart_failure_type(cands: list[Candidate], cs: CodeSystem) -> list[Candidate]:

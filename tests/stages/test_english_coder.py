@@ -545,3 +545,17 @@ def test_both_sides_take_the_bilateral_code_when_there_is_one() -> None:
     assert code("Otitis media in both ears.").diagnoses() == ["H66.93"]
     assert code("Chorioretinal scar in the right eye.").diagnoses() == ["H31.001"]
     assert sorted(code("Pain in both knees.").diagnoses()) == ["M25.561", "M25.562"]
+
+
+@pytest.mark.parametrize(("note", "expected", "not_expected"), [
+    ("Aspiration was performed because of a metastasis from renal carcinoma.", {"C64.9"}, {"C79.00"}),
+    ("Bone metastasis of prostate adenocarcinoma.", {"C79.51", "C61"}, {"C79.82"}),
+    ("Liver metastases from colon cancer.", {"C78.7", "C18.9"}, {"C78.5"}),
+    ("Metastatic lung adenocarcinoma with brain metastases.", {"C34.90", "C79.31"}, {"C71.9"}),
+    ("Liver metastasis.", {"C78.7"}, set()),
+])
+def test_the_primary_site_and_the_metastasis_site_are_told_apart(note: str, expected: set[str],
+                                                                  not_expected: set[str]) -> None:
+    result = code(note)
+    assert expected <= set(result.diagnoses()) and not not_expected & set(result.diagnoses())
+    assert all(any("site of" in r.reason for r in result.rejected if r.code == c) for c in not_expected)

@@ -29,6 +29,12 @@ from chartcoder.types import Candidate, Span
 
 SEVENTH_WORDS = (("sequela", "S"), ("subsequent", "D"))
 SIDES = {"left", "right", "bilater"}
+_METASTASIS_WORD = re.compile(r"metasta\w*|secondar\w*|spread")
+# a site word qualifying a malignant morphology word ('renal cell carcinoma', 'prostatic adenocarcinoma')
+_PRIMARY_MORPHOLOGY_AFTER = re.compile(r"(?:[\s-]+[a-z]+){0,2}?[\s-]+(?:adeno)?(?:carcinoma|cancer|sarcoma|melanoma|"
+                                       r"neoplasm|lymphoma|blastoma|seminoma)s?\b", re.I)
+_METASTASIS_AFTER = re.compile(r"[\s-]+metasta", re.I)
+_FROM_BEFORE = re.compile(r"\bfrom\s+(?:an?\s+|the\s+|a\s+primary\s+)?$", re.I)
 _SIDE_WORD = re.compile(r"\b(right|left)\b")  # stems of the laterality words in row titles
 
 
@@ -307,6 +313,7 @@ class Verify:
         self._excludes1(live, self.systems["diagnosis"], sentence_of)
         self._less_specific(live, sentence_of)
         self._behaviour_stated(live, self.systems["diagnosis"])
+        self._site_of_the_primary(state.text, live)
         self._external_cause_with_injury(state, live)
         self._former_smoker(state, live, self.systems["diagnosis"], sentence_of)
         self._uncomplicated_use(live)
@@ -545,6 +552,28 @@ class Verify:
             elsewhere = [o for o in cands if not o.rejected and o.type == "diagnosis" and o.code[:3] in same_site]
             if elsewhere:
                 c.rejected = f"the record states the behaviour of this site ({elsewhere[0].code}): not unspecified"
+
+    @staticmethod
+    def _site_of_the_primary(text: str, cands: list[Candidate]) -> None:
+        """A metastasis is secondary at the site it is in, not at the site it came from: in 'metastasis from
+        renal carcinoma' or 'liver metastases of colon cancer' the kidney and the colon name the primary
+        tumour (the site word qualifies a malignant morphology word, or follows 'from'), so the Neoplasm
+        Table's secondary column is not read for them; and in 'lung adenocarcinoma with brain metastases'
+        the brain is the site of a metastasis, not of a primary tumour."""
+        for c in cands:
+            if c.rejected or c.type != "diagnosis" or not c.path or "[Malignant " not in c.path[0]:
+                continue
+            sites = [(sp.start + w.start(), sp.start + w.end(), w.group()) for sp in c.evidence
+                     for w in re.finditer(r"[\w-]+", sp.text) if not _METASTASIS_WORD.fullmatch(w.group().lower())
+                     and not _PRIMARY_MORPHOLOGY_AFTER.fullmatch(" " + w.group())]
+            if not sites:
+                continue
+            if "[Malignant Secondary]" in c.path[0]:
+                if all(_PRIMARY_MORPHOLOGY_AFTER.match(text, end) or _FROM_BEFORE.search(text, 0, start)
+                       for start, end, _ in sites):
+                    c.rejected = f"'{sites[0][2]}' names the site of the primary tumour, not of the metastasis"
+            elif "[Malignant Primary]" in c.path[0] and all(_METASTASIS_AFTER.match(text, end) for _, end, _ in sites):
+                c.rejected = f"'{sites[0][2]}' names the site of a metastasis, not of the primary tumour"
 
     @staticmethod
     def _less_specific(cands: list[Candidate], sentence_of: dict[int, int]) -> None:

@@ -559,3 +559,13 @@ def test_the_primary_site_and_the_metastasis_site_are_told_apart(note: str, expe
     result = code(note)
     assert expected <= set(result.diagnoses()) and not not_expected & set(result.diagnoses())
     assert all(any("site of" in r.reason for r in result.rejected if r.code == c) for c in not_expected)
+
+
+def test_secondary_to_is_a_cause_and_a_lymphoma_is_not_coded_by_site() -> None:
+    """'secondary to' names a cause, not a metastasis; lymphomas are coded by morphology (C81-C88), not
+    through the Neoplasm Table's site rows ('gastric lymphoma' is not C16.9)."""
+    dx = code("Intestinal peritonitis secondary to perforation of the ileum.").diagnoses()
+    assert "K63.1" in dx and not any(c.startswith("C78") for c in dx)
+    assert "C78.7" in code("Secondary liver tumor.").diagnoses()
+    assert code("Gastric lymphoma.").diagnoses() == ["C85.90"]
+    assert code("Follicular lymphoma.").diagnoses() == ["C82.90"]

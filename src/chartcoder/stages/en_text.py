@@ -100,6 +100,9 @@ class Token:
     stems: tuple[str, ...]
 
 
+_CAUSE_AFTER = re.compile(r"\s+(?:to|due)\b", re.I)
+
+
 def note_tokens(text: str) -> list[Token]:
     """Tokens of a note, each with its own stem and those of expansions and synonyms."""
     stops = stopwords()
@@ -112,6 +115,9 @@ def note_tokens(text: str) -> list[Token]:
             forms += [stem(x) for x in cased[text[start:end]] if x not in stops]
         parts = word_parts(w)
         for part in [w, *parts] if len(parts) > 1 else parts:
+            if part == "secondary" and _CAUSE_AFTER.match(text, end):
+                forms.append(stem(part))  # 'secondary to' gives a cause, not a metastasis
+                continue
             if part in expansions:
                 forms += [stem(x) for x in expansions[part] if x not in stops]
             if part not in stops:

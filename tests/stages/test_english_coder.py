@@ -7,6 +7,7 @@ import pytest
 from chartcoder.coder import code
 from chartcoder.codesystems import get_system
 from chartcoder.pipeline import InputError
+from chartcoder.stages.analyze import NEGATIVE_RESULTS
 
 SAMPLE = (Path(__file__).parents[2] / "examples" / "discharge_summary.txt").read_text("utf-8")
 
@@ -569,3 +570,22 @@ def test_secondary_to_is_a_cause_and_a_lymphoma_is_not_coded_by_site() -> None:
     assert "C78.7" in code("Secondary liver tumor.").diagnoses()
     assert code("Gastric lymphoma.").diagnoses() == ["C85.90"]
     assert code("Follicular lymphoma.").diagnoses() == ["C82.90"]
+
+
+@pytest.mark.parametrize("note", [
+    "Serologies for hepatitis B, hepatitis C and HIV were negative.",
+    "The serological tests for brucellosis, toxoplasma and HIV were negative.",
+    "Serologies for HBV, HCV and HIV negative.",
+    "Hepatitis C serologies were negative.",
+])
+def test_a_list_of_negative_tests_negates_every_item(note: str) -> None:
+    result = code(note)
+    assert result.diagnoses() == []
+    assert any(r.reason == "negated" for r in result.rejected)
+
+
+def test_a_positive_test_and_a_coagulase_negative_organism_stand() -> None:
+    assert "A15.9" in code("Tests for tuberculosis were positive.").diagnoses()
+    assert not NEGATIVE_RESULTS.search("The culture for coagulase-negative staphylococci grew.")
+    dx = code("Pneumonia was diagnosed, blood cultures were negative.").diagnoses()
+    assert "J18.9" in dx, "the backward scope of 'were negative' is short"

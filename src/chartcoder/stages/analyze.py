@@ -16,6 +16,12 @@ from chartcoder.types import Assertion, Mention, Section, Span
 
 _HEADING = re.compile(r"^[ \t]*([A-Za-z][A-Za-z /&()-]{1,60}?)[ \t]*:[ \t]*", re.M)
 _CAPS_HEADING = re.compile(r"^[ \t]*([A-Z][A-Z /&-]{3,60})[ \t]*$", re.M)
+# "Serologies for hepatitis B, hepatitis C and HIV were negative": the whole list was tested and found
+# negative, though ConText's backward scope stops at the "and" of the list.
+NEGATIVE_RESULTS = re.compile(
+    r"\b(?:serolog\w*|tests?|cultures?|pcr|antibod(?:y|ies)|antigens?|markers?|screening|determinations?)\s+"
+    r"(?:for|of|against|to)\b(?:(?!\bpositiv)[^.;:\n])*?\b(?:(?:was|were|is|are|resulted|proved|came back)\s+)?"
+    r"(?:all\s+|also\s+)?(?<![-\w])negative\b", re.I)
 NEGATIVE_SUFFIX = re.compile(r"\w-(?:negative|free)\b", re.I)
 
 
@@ -193,6 +199,7 @@ class Analyze:
                     groups[-1] = (k, glo, max(ghi, hi), members + [(kind, idx)])
                 else:
                     groups.append((kind, lo, hi, [(kind, idx)]))
+        negative_results = [m.span() for m in NEGATIVE_RESULTS.finditer(text)]
         nlp, ctx = _context_nlp()
         doc = nlp.make_doc(text)
         for tok in doc:
@@ -226,6 +233,8 @@ class Analyze:
                                                                        and mod.modifier_span[0] < span.start)
                                         for mod in span._.modifiers)
             if NEGATIVE_SUFFIX.search(text, start, end):  # "HIV-negative": the negation is inside the word
+                assertion.negated = True
+            if kind == "diagnosis" and any(a <= start and end <= b for a, b in negative_results):
                 assertion.negated = True
             section = next((s for s in state.sections if s.start <= start < s.end), None)
             if section is not None and section.kind == "family_history":

@@ -589,3 +589,18 @@ def test_a_positive_test_and_a_coagulase_negative_organism_stand() -> None:
     assert not NEGATIVE_RESULTS.search("The culture for coagulase-negative staphylococci grew.")
     dx = code("Pneumonia was diagnosed, blood cultures were negative.").diagnoses()
     assert "J18.9" in dx, "the backward scope of 'were negative' is short"
+
+
+def test_a_value_on_a_scale_picks_its_subcode_and_none_is_guessed() -> None:
+    """NIHSS, Glasgow and weeks-of-gestation subcodes differ by a stated value: the text's value picks the
+    subcode, and without one no score is made up (NIHSS alone is not 'NIHSS score 0')."""
+    assert code("23 points on the NIHSS scale.").diagnoses() == ["R29.723"]
+    result = code("NIHSS was performed.")
+    assert result.diagnoses() == [] and any(r.code.startswith("R29.7") for r in result.rejected)
+    assert "Z3A.35" in code("Ultrasound performed at 35 weeks of gestation revealed a mass.").diagnoses()
+
+
+def test_roman_numerals_after_stage_grade_class_and_type() -> None:
+    assert code("Chronic kidney disease stage V.").diagnoses() == ["N18.5"]
+    assert code("Diabetes mellitus type II.").diagnoses() == ["E11.9"]
+    assert code("I have pain.").diagnoses() == ["R52"], "'I' is a pronoun, not one"

@@ -100,6 +100,8 @@ class Token:
     stems: tuple[str, ...]
 
 
+_SCALE_NAMES = {"stage", "grade", "class", "type", "degree", "phase"}
+_ROMAN = ["i", "ii", "iii", "iv", "v", "vi", "vii", "viii", "ix", "x"]
 _CAUSE_AFTER = re.compile(r"\s+(?:to|due)\b", re.I)
 
 
@@ -109,8 +111,12 @@ def note_tokens(text: str) -> list[Token]:
     expansions = _expansions()
     tokens: list[Token] = []
     cased = _cased_expansions()
+    previous = ""
     for start, end, w in split_words(text):
         forms: list[str] = []
+        if previous in _SCALE_NAMES and w in _ROMAN:  # "stage V" is stage 5
+            forms.append(str(_ROMAN.index(w) + 1))
+        previous = w
         if text[start:end] in cased:
             forms += [stem(x) for x in cased[text[start:end]] if x not in stops]
         parts = word_parts(w)

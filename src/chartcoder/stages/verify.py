@@ -102,6 +102,25 @@ def _unspecified_rank(code: str, title: str, shared: str = "") -> int:
     return 2 if "unspecified" in t else 1 if code.endswith("9") or code.endswith("0") else 0
 
 
+_SCALE_WORD = re.compile(r"\b(?:score|weeks?)\b", re.I)
+_RANGE = re.compile(r"(?:less than (\d+))|(\d+)\s*(?:-\s*(\d+)|(or greater|or more))?", re.I)
+
+
+def _numbered_children(cs: CodeSystem, kids: list[str]) -> list[tuple[str, int, int]]:
+    """Subcodes told apart by a stated value on a scale ('NIHSS score 20-29', 'Glasgow coma scale score 3-8',
+    '33 weeks gestation'): (code, low, high) for those that carry one; [] when the subcodes are no scale."""
+    out = []
+    for k in kids:
+        title = cs.title(k) or ""
+        if not _SCALE_WORD.search(title):
+            continue
+        m = _RANGE.search(title)
+        if m is not None:
+            less, low, high, more = m.groups()
+            out.append((k, 0, int(less) - 1) if less else (k, int(low), 999 if more else int(high or low)))
+    return out if len({(lo, hi) for _, lo, hi in out}) >= 2 else []  # one shared range is no scale
+
+
 def complete_cm(cs: CodeSystem, code: str, stems: set[str], notes: list[str]) -> str | None:
     """Carry an ICD-10-CM code down to a billable code the sentence supports."""
     info = cs.get(code, with_notes=False)
@@ -122,6 +141,18 @@ def complete_cm(cs: CodeSystem, code: str, stems: set[str], notes: list[str]) ->
             notes.append(f"7th character {pick[-1]} ({'from the text' if char != 'A' else 'initial encounter'})")
             current = pick
             continue
+        numbered = _numbered_children(cs, kids)
+        if numbered:
+            numbers = {int(s) for s in stems if s.isdigit() and len(s) <= 3}
+            pick = next((k for k, lo, hi in numbered if any(lo <= n <= hi for n in numbers)), None)
+            if pick is not None:
+                notes.append(f"{current} -> {pick} (the value stated in the text)")
+                current = pick
+                continue
+            kids = [k for k in kids if k not in {n for n, _, _ in numbered}]  # no value: never guess one
+            if not kids:
+                notes.append(f"{current}: the text states no value on its scale")
+                return None
         scored = []
         for k in kids:
             title = cs.title(k) or ""

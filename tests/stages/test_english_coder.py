@@ -604,3 +604,9 @@ def test_roman_numerals_after_stage_grade_class_and_type() -> None:
     assert code("Chronic kidney disease stage V.").diagnoses() == ["N18.5"]
     assert code("Diabetes mellitus type II.").diagnoses() == ["E11.9"]
     assert code("I have pain.").diagnoses() == ["R52"], "'I' is a pronoun, not one"
+
+
+def test_region_is_implied_and_a_stage_in_the_index_path_picks_the_subcode() -> None:
+    """'sacral pressure ulcer' is the index's 'sacral region' (the word region is implied), and the
+    'stage 3' the index path was read by still picks the stage 3 subcode of L89.15-."""
+    assert code("A stage 3 sacral pressure ulcer.").diagnoses() == ["L89.153"]

@@ -320,7 +320,9 @@ class Verify:
                 if cand.type == "diagnosis":
                     # the words that led to the code are spent: 'brain injury' found S06.9 and does not
                     # also pick S06.9X7 '... with death due to brain injury'
-                    spent = set(phrase_stems(cand.path[0].split(": ", 1)[-1])) if cand.path else set()
+                    # also digits are values, never spent: 'stage 3' in the path still picks '... stage 3'
+                    spent = {w for w in phrase_stems(cand.path[0].split(": ", 1)[-1]) if not w.isdigit()} \
+                        if cand.path else set()
                     code = complete_cm(cs, cand.code, stems - spent, notes)
                 else:
                     cand.code = _resection_of_a_lesion(cand, stems, notes)

@@ -610,3 +610,16 @@ def test_region_is_implied_and_a_stage_in_the_index_path_picks_the_subcode() -> 
     """'sacral pressure ulcer' is the index's 'sacral region' (the word region is implied), and the
     'stage 3' the index path was read by still picks the stage 3 subcode of L89.15-."""
     assert code("A stage 3 sacral pressure ulcer.").diagnoses() == ["L89.153"]
+
+
+@pytest.mark.parametrize(("note", "expected"), [
+    ("A thymectomy was performed.", "07TM"),
+    ("A penectomy was performed.", "0VTS"),
+    ("A laminectomy was performed.", "0QB0"),
+    ("An adenomectomy was performed.", "0VB0"),
+    ("A right parotidectomy was performed.", "0CT8"),
+])
+def test_an_operation_word_names_its_organ(note: str, expected: str) -> None:
+    """The PCS Index sends these operation words to a table only; the word itself names the body part
+    (a parotidectomy still needs its side)."""
+    assert any(c.startswith(expected) for c in code(note).procedures(as_determined=True))

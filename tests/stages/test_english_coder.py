@@ -623,3 +623,10 @@ def test_an_operation_word_names_its_organ(note: str, expected: str) -> None:
     """The PCS Index sends these operation words to a table only; the word itself names the body part
     (a parotidectomy still needs its side)."""
     assert any(c.startswith(expected) for c in code(note).procedures(as_determined=True))
+
+
+def test_unsided_imaging_of_paired_organs_takes_the_bilateral_row_at_four_characters() -> None:
+    """The index files a CT of the kidneys at four characters (contrast open) under Right, Left and
+    Bilateral: a renal CT with no side images both."""
+    assert code("Renal CT was performed.").procedures(as_determined=True) == ["BT23"]
+    assert code("Right renal CT was performed.").procedures(as_determined=True) == ["BT21"]

@@ -549,8 +549,9 @@ def _both_sides_inspected(terms: list[Term]) -> list[Term]:
         if t.path.endswith(", Bilateral") and t.code[0] in "BC" and t.path[: -len("Bilateral")] + "Right" not in by_path:
             # imaging filed under the bilateral organ alone ("CT, Lung, Bilateral"): "lung CT" images both
             out.append(Term(tuple(s for s in t.stems if s != bilateral), t.code, t.source, t.path + BOTH_SIDES))
-        if not (t.path.endswith(", Right") and len(t.code) == 7 and (t.path.startswith("Inspection, ") or
-                                                                     t.code[0] in "BC")):
+        # imaging rows may stop at the body part (a CT's contrast is the record's to say)
+        if not (t.path.endswith(", Right") and (len(t.code) == 7 and t.path.startswith("Inspection, ")
+                                                or len(t.code) in (4, 7) and t.code[0] in "BC")):
             continue
         base = t.path[: -len("Right")]
         other, both = by_path.get(base + "Left"), by_path.get(base + "Bilateral")

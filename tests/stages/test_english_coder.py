@@ -630,3 +630,13 @@ def test_unsided_imaging_of_paired_organs_takes_the_bilateral_row_at_four_charac
     Bilateral: a renal CT with no side images both."""
     assert code("Renal CT was performed.").procedures(as_determined=True) == ["BT23"]
     assert code("Right renal CT was performed.").procedures(as_determined=True) == ["BT21"]
+
+
+def test_a_hernia_repair_with_mesh_is_a_supplement_and_a_table_needs_its_body_part() -> None:
+    """The PCS Index: herniorrhaphy with synthetic substitute is Supplement (mesh is the substitute); a
+    table is completed only when the text names the body part, never by a device word alone (the inguinal
+    repair read in table 0WU is left incomplete, not coded as the Head)."""
+    assert code("Eventroplasty with mesh.").procedures(as_determined=True) == ["0WUF"]
+    result = code("Right inguinal herniorrhaphy with mesh was performed.")
+    assert not any(c.startswith("0WU0") for c in result.procedures())
+    assert code("Right inguinal hernia repair was performed.").procedures(as_determined=True) == ["0YQ5"]

@@ -215,8 +215,9 @@ def complete_pcs(cs: CodeSystem, prefix: str, stems: set[str], notes: list[str],
     order = "0X3478" if prefix[0] == "0" else "X03478"
     _, pick = min(tied, key=lambda cc: (cc[0], -cc[1][4:].count("Z"), order.find(cc[1][4]) % 10, cc[1]))
     best = ((top,), pick)
-    if len(prefix) <= 3 and (best[0][0] == 0 or (len({code[3] for _, code in tied}) > 1
-                                                  and any(words_of[code] & SIDES for _, code in tied))):
+    if len(prefix) <= 3 and (best[0][0] == 0 or not _body_part_words(row_words, pick[3], shared) & stems
+                             or (len({code[3] for _, code in tied}) > 1
+                                 and any(words_of[code] & SIDES for _, code in tied))):
         return None  # a table alone is not enough: the body part (and its side) must come from the text
     # Contrast is routine in fluoroscopy, CT and MRI, so a record silent about it leaves the 5th character
     # open; plain radiography and ultrasonography rarely use it, so silence means none (the default row).
@@ -228,6 +229,13 @@ def complete_pcs(cs: CodeSystem, prefix: str, stems: set[str], notes: list[str],
     else:
         notes.append(f"{prefix} completed to {best[1]} from the text")
     return best[1]
+
+
+def _body_part_words(row_words: list[tuple[str, set[str]]], body_part: str, shared: set[str]) -> set[str]:
+    """The words every row of one body part (4th character) has and the table's other rows lack: what the
+    text must say for that body part (a device word such as 'synthetic substitute' names none)."""
+    own = [words for code, words in row_words if code[3] == body_part]
+    return set.intersection(*own) - shared if own else set()
 
 
 LESION_STEMS = frozenset(phrase_stems("tumor tumour lesion mass polyp nodule neoformation neoplasm transurethral"))

@@ -640,3 +640,15 @@ def test_a_hernia_repair_with_mesh_is_a_supplement_and_a_table_needs_its_body_pa
     result = code("Right inguinal herniorrhaphy with mesh was performed.")
     assert not any(c.startswith("0WU0") for c in result.procedures())
     assert code("Right inguinal hernia repair was performed.").procedures(as_determined=True) == ["0YQ5"]
+
+
+def test_comma_separated_spellings_in_an_index_title_are_alternatives() -> None:
+    """'Loss, vision, visual' is one subterm written two ways: either word reads it."""
+    assert code("Sudden central vision loss in his left eye.").diagnoses() == ["H54.62"]
+    from chartcoder.stages.lexicon import _spellings_of_one_word
+    assert _spellings_of_one_word(["virus", "viral"]) and not _spellings_of_one_word(["constricting", "congenital"])
+
+
+def test_frank_hematuria_and_cml() -> None:
+    assert code("Frank hematuria.").diagnoses() == ["R31.0"]
+    assert code("He was diagnosed with BCR-ABL positive CML in 2010.").diagnoses() == ["C92.10"]

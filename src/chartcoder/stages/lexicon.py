@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import pickle
 import re
 from collections import Counter, defaultdict
@@ -24,7 +25,7 @@ from chartcoder.codesystems.store import cache_dir
 from chartcoder.rules import load_rules
 from chartcoder.stages.en_text import Token, phrase_stems, stem
 
-LEXICON_VERSION = "10"
+LEXICON_VERSION = "11"
 NEOPLASM_COLUMNS = {
     "Malignant Primary": "__malignant__",
     "Malignant Secondary": "__secondary__",
@@ -147,13 +148,22 @@ CONNECTORS = {"with", "without", "in", "due to", "and", "of", "by", "as", "to", 
 DEFAULT_MAIN_TERMS = {"Fracture, traumatic": "Fracture"}
 
 
+def _spellings_of_one_word(words: list[str]) -> bool:
+    """Whether the comma-separated words of one index title are forms of one word ("Abdomen, abdominal",
+    "Vision, visual", "Virus, viral"): they share their first letters, at least three and half the shorter
+    word; "constricting, congenital" are two qualifiers."""
+    if len(words) < 2:
+        return False
+    shared = len(os.path.commonprefix(words))
+    return shared >= 4 or shared >= 3 and shared * 2 >= min(len(w) for w in words)
+
+
 def _alternatives(title: str) -> list[tuple[str, ...]]:
     """Stem sets of a title; "Abdomen, abdominal" lists two spellings, "Tamponade, heart" is one phrase."""
     if title in DEFAULT_MAIN_TERMS:
         return [phrase_stems(title), phrase_stems(DEFAULT_MAIN_TERMS[title])]
     parts = [p.strip() for p in title.split(",") if p.strip()]
-    heads = {p.split()[0][:4].lower() for p in parts if p.split()}
-    if len(parts) > 1 and len(heads) == 1:
+    if len(parts) > 1 and _spellings_of_one_word([p.split()[0].lower() for p in parts if p.split()]):
         forms = [phrase_stems(p) for p in parts]
         return [f for f in dict.fromkeys(forms) if f] or [()]
     return [phrase_stems(title)]

@@ -656,3 +656,26 @@ def test_comma_separated_spellings_in_an_index_title_are_alternatives() -> None:
 def test_frank_hematuria_and_cml() -> None:
     assert code("Frank hematuria.").diagnoses() == ["R31.0"]
     assert code("He was diagnosed with BCR-ABL positive CML in 2010.").diagnoses() == ["C92.10"]
+
+
+def test_a_long_note_is_read_in_blocks_with_the_same_context() -> None:
+    """ConText reads whole sentences in blocks, so a long note costs in proportion to its length; each
+    mention keeps the context of its own sentence, whichever block it falls in."""
+    from chartcoder.stages.analyze import CONTEXT_BLOCK
+
+    note = " ".join(["No fever was observed. She had pneumonia."] * (3 * CONTEXT_BLOCK // 40))
+    result = code(note)
+    assert result.diagnoses() == ["J18.9"]
+    fevers = [m for m in result.mentions if m.text.lower() == "fever"]
+    assert len(fevers) > 100 and all(m.assertion.negated for m in fevers)
+    assert all(not m.assertion.negated for m in result.mentions if m.text.lower() == "pneumonia")
+
+
+def test_a_run_without_sentence_ends_is_cut_and_a_big_note_fits_the_tokenizer() -> None:
+    from chartcoder.coder import MAX_CHARS
+    from chartcoder.stages.analyze import MAX_SENTENCE, _context_nlp, sentence_bounds
+
+    text = "word " * 700
+    bounds = sentence_bounds(text)
+    assert len(bounds) > 1 and all(e - s <= MAX_SENTENCE for s, e in bounds)
+    assert _context_nlp()[0].max_length > MAX_CHARS, "a note the coder accepts must not crash spaCy"

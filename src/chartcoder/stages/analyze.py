@@ -17,10 +17,11 @@ from chartcoder.types import Assertion, Mention, Section, Span
 _HEADING = re.compile(r"^[ \t]*([A-Za-z][A-Za-z /&()-]{1,60}?)[ \t]*:[ \t]*", re.M)
 _CAPS_HEADING = re.compile(r"^[ \t]*([A-Z][A-Z /&-]{3,60})[ \t]*$", re.M)
 # "Serologies for hepatitis B, hepatitis C and HIV were negative": the whole list was tested and found
-# negative, though ConText's backward scope stops at the "and" of the list.
+# negative, though ConText's backward scope stops at the "and" of the list. The list is bounded (200
+# characters) so that a huge note without sentence ends is scanned in linear time.
 NEGATIVE_RESULTS = re.compile(
     r"\b(?:serolog\w*|tests?|cultures?|pcr|antibod(?:y|ies)|antigens?|markers?|screening|determinations?)\s+"
-    r"(?:for|of|against|to)\b(?:(?!\bpositiv)[^.;:\n])*?\b(?:(?:was|were|is|are|resulted|proved|came back)\s+)?"
+    r"(?:for|of|against|to)\b(?:(?!\bpositiv)[^.;:\n]){0,200}?\b(?:(?:was|were|is|are|resulted|proved|came back)\s+)?"
     r"(?:all\s+|also\s+)?(?<![-\w])negative\b", re.I)
 NEGATIVE_SUFFIX = re.compile(r"\w-(?:negative|free)\b", re.I)
 
@@ -37,6 +38,7 @@ def _context_nlp():  # noqa: ANN202 - spaCy objects
     logger.disable("PyRuSH")
     logging.getLogger("medspacy").setLevel(logging.ERROR)
     nlp = spacy.blank("en")
+    nlp.max_length = 10_000_000  # only the tokenizer runs (no parser or NER); the coder caps a note's size itself
     ctx = nlp.add_pipe("medspacy_context", config={"input_span_type": "group", "span_group_name": "mentions"})
     from medspacy.context import ConTextRule
 
@@ -110,7 +112,23 @@ def sentence_bounds(text: str) -> list[tuple[int, int]]:
         start = m.end()
     if start < len(text):
         bounds.append((start, len(text)))
-    return [(s, e) for s, e in bounds if text[s:e].strip()]
+    return [piece for s, e in bounds if text[s:e].strip() for piece in _bounded(text, s, e)]
+
+
+MAX_SENTENCE = 1000  # characters: a longer run without a sentence end is cut at spaces
+
+
+def _bounded(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """A sentence, or pieces of at most MAX_SENTENCE characters cut at a space: a run of text without
+    any sentence end (a table, a pasted log) would otherwise make context scopes grow with the note."""
+    pieces = []
+    while end - start > MAX_SENTENCE:
+        cut = text.rfind(" ", start + 1, start + MAX_SENTENCE)
+        cut = cut if cut > start else start + MAX_SENTENCE
+        pieces.append((start, cut))
+        start = cut
+    pieces.append((start, end))
+    return [(s, e) for s, e in pieces if text[s:e].strip()]
 
 
 PROCEDURE_WORD = re.compile(r"(?:ectom|otom|ostom|oscop|plast|graph|pex|rrhaph|centes)(?:y|ies)$")
@@ -122,6 +140,60 @@ def _procedure_word_only(m: Match, tokens: list[Token], lex: Lexicon) -> bool:
     words = [tokens[p] for p in m.positions]
     own = {stem(t.word) for t in words}
     return all(PROCEDURE_WORD.search(t.word) for t in words) and not own & set(lex.terms[m.term].stems)
+
+
+CONTEXT_BLOCK = 5000  # characters of whole sentences per ConText document
+
+
+def _context_spans(text: str, sentences: list[tuple[int, int]], mentions: list[tuple[int, int]]) -> list:
+    """ConText over each mention (character spans, in text order), as spaCy spans carrying their
+    modifiers, or None where a span does not fall on tokens. Scopes never cross a sentence, so the note is
+    read in blocks of whole sentences: ConText's cost grows with the square of a document's mentions,
+    and a long note read as one document would take minutes."""
+    nlp, ctx = _context_nlp()
+    out: list = [None] * len(mentions)
+    order = sorted(range(len(mentions)), key=lambda i: mentions[i][0])
+    blocks: list[tuple[int, int]] = []
+    for s, e in sentences:
+        if blocks and e - blocks[-1][0] <= CONTEXT_BLOCK:
+            blocks[-1] = (blocks[-1][0], e)
+        else:
+            blocks.append((s, e))
+    if not blocks:
+        blocks = [(0, len(text))]
+    blocks[0] = (0, blocks[0][1])
+    blocks[-1] = (blocks[-1][0], len(text))
+    k = 0
+    for bi, (b0, _) in enumerate(blocks):
+        end = blocks[bi + 1][0] if bi + 1 < len(blocks) else len(text)
+        inside = []
+        while k < len(order) and mentions[order[k]][0] < end:
+            inside.append(order[k])
+            k += 1
+        if not inside:
+            continue
+        stop = max(end, max(mentions[i][1] for i in inside))
+        doc = nlp.make_doc(text[b0:stop])
+        for tok in doc:
+            tok.is_sent_start = False
+        if len(doc):
+            doc[0].is_sent_start = True
+        for s, _ in sentences:
+            if b0 <= s < stop:
+                span = doc.char_span(s - b0, s - b0 + 1, alignment_mode="expand")
+                if span is not None and len(span):
+                    doc[span.start].is_sent_start = True
+        spans, which = [], []
+        for i in inside:
+            span = doc.char_span(mentions[i][0] - b0, mentions[i][1] - b0, alignment_mode="expand")
+            if span is not None:
+                spans.append(span)
+                which.append(i)
+        doc.spans["mentions"] = spans
+        ctx(doc)
+        for i, span in zip(which, doc.spans["mentions"], strict=True):
+            out[i] = span
+    return out
 
 
 class Analyze:
@@ -200,27 +272,13 @@ class Analyze:
                 else:
                     groups.append((kind, lo, hi, [(kind, idx)]))
         negative_results = [m.span() for m in NEGATIVE_RESULTS.finditer(text)]
-        nlp, ctx = _context_nlp()
-        doc = nlp.make_doc(text)
-        for tok in doc:
-            tok.is_sent_start = False
-        if len(doc):
-            doc[0].is_sent_start = True
-        for s, _ in state.sentences:
-            span = doc.char_span(s, s + 1, alignment_mode="expand")
-            if span is not None and len(span):
-                doc[span.start].is_sent_start = True
-        spans, keep = [], []
-        for gi, (_, lo, hi, _) in enumerate(groups):
-            span = doc.char_span(tokens[lo].start, tokens[hi].end, alignment_mode="expand")
-            if span is not None:
-                spans.append(span)
-                keep.append(gi)
-        doc.spans["mentions"] = spans
-        ctx(doc)
+        context = _context_spans(text, state.sentences,
+                                 [(tokens[lo].start, tokens[hi].end) for _, lo, hi, _ in groups])
+        keep = [gi for gi, span in enumerate(context) if span is not None]
         mentions = []
         member_of: dict[tuple[str, int], int] = {}
-        for mid, (gi, span) in enumerate(zip(keep, doc.spans["mentions"], strict=True)):
+        for mid, gi in enumerate(keep):
+            span = context[gi]
             kind, lo, hi, members = groups[gi]
             start, end = tokens[lo].start, tokens[hi].end
             assertion = Assertion(negated=span._.is_negated, uncertain=span._.is_uncertain,

@@ -610,7 +610,7 @@ class Verify:
             if not sites:
                 continue
             if "[Malignant Secondary]" in c.path[0]:
-                if all(_PRIMARY_MORPHOLOGY_AFTER.match(text, end) or _FROM_BEFORE.search(text, 0, start)
+                if all(_PRIMARY_MORPHOLOGY_AFTER.match(text, end) or _FROM_BEFORE.search(text, max(0, start - 40), start)
                        for start, end, _ in sites):
                     c.rejected = f"'{sites[0][2]}' names the site of the primary tumour, not of the metastasis"
             elif "[Malignant Primary]" in c.path[0] and all(_METASTASIS_AFTER.match(text, end) for _, end, _ in sites):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from functools import cache
 from typing import ClassVar
 
@@ -153,19 +154,14 @@ def _context_spans(text: str, sentences: list[tuple[int, int]], mentions: list[t
     nlp, ctx = _context_nlp()
     out: list = [None] * len(mentions)
     order = sorted(range(len(mentions)), key=lambda i: mentions[i][0])
-    blocks: list[tuple[int, int]] = []
+    starts = [0]  # each block starts at a sentence start; the first at the note's start
     for s, e in sentences:
-        if blocks and e - blocks[-1][0] <= CONTEXT_BLOCK:
-            blocks[-1] = (blocks[-1][0], e)
-        else:
-            blocks.append((s, e))
-    if not blocks:
-        blocks = [(0, len(text))]
-    blocks[0] = (0, blocks[0][1])
-    blocks[-1] = (blocks[-1][0], len(text))
+        if e - starts[-1] > CONTEXT_BLOCK and s > starts[-1]:
+            starts.append(s)
+    sentence_starts = [s for s, _ in sentences]
     k = 0
-    for bi, (b0, _) in enumerate(blocks):
-        end = blocks[bi + 1][0] if bi + 1 < len(blocks) else len(text)
+    for bi, b0 in enumerate(starts):
+        end = starts[bi + 1] if bi + 1 < len(starts) else len(text)
         inside = []
         while k < len(order) and mentions[order[k]][0] < end:
             inside.append(order[k])
@@ -178,11 +174,10 @@ def _context_spans(text: str, sentences: list[tuple[int, int]], mentions: list[t
             tok.is_sent_start = False
         if len(doc):
             doc[0].is_sent_start = True
-        for s, _ in sentences:
-            if b0 <= s < stop:
-                span = doc.char_span(s - b0, s - b0 + 1, alignment_mode="expand")
-                if span is not None and len(span):
-                    doc[span.start].is_sent_start = True
+        for s in sentence_starts[bisect_left(sentence_starts, b0) : bisect_left(sentence_starts, stop)]:
+            span = doc.char_span(s - b0, s - b0 + 1, alignment_mode="expand")
+            if span is not None and len(span):
+                doc[span.start].is_sent_start = True
         spans, which = [], []
         for i in inside:
             span = doc.char_span(mentions[i][0] - b0, mentions[i][1] - b0, alignment_mode="expand")

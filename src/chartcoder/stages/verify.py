@@ -28,14 +28,15 @@ from chartcoder.stages.learned import train_precision, usually_wrong
 from chartcoder.types import Candidate, Span
 
 SEVENTH_WORDS = (("sequela", "S"), ("subsequent", "D"))
-SIDES = {"left", "right", "bilater"}
+SIDES = {"left", "right", "bilater"}  # stems of the laterality words in row titles
+_SIDE_WORD = re.compile(r"\b(right|left)\b", re.I)
 _METASTASIS_WORD = re.compile(r"metasta\w*|secondar\w*|spread")
+_MORPHOLOGY = r"(?:adeno)?(?:carcinoma|cancer|sarcoma|melanoma|neoplasm|lymphoma|blastoma|seminoma)s?"
+_MORPHOLOGY_WORD = re.compile(_MORPHOLOGY, re.I)
 # a site word qualifying a malignant morphology word ('renal cell carcinoma', 'prostatic adenocarcinoma')
-_PRIMARY_MORPHOLOGY_AFTER = re.compile(r"(?:[\s-]+[a-z]+){0,2}?[\s-]+(?:adeno)?(?:carcinoma|cancer|sarcoma|melanoma|"
-                                       r"neoplasm|lymphoma|blastoma|seminoma)s?\b", re.I)
+_PRIMARY_MORPHOLOGY_AFTER = re.compile(r"(?:[\s-]+[a-z]+){0,2}?[\s-]+" + _MORPHOLOGY + r"\b", re.I)
 _METASTASIS_AFTER = re.compile(r"[\s-]+metasta", re.I)
 _FROM_BEFORE = re.compile(r"\bfrom\s+(?:an?\s+|the\s+|a\s+primary\s+)?$", re.I)
-_SIDE_WORD = re.compile(r"\b(right|left)\b")  # stems of the laterality words in row titles
 
 
 LYMPH_REGIONS = {"axillari", "cervic", "inguin", "mediastin", "retroperiton", "hilar", "mesenter", "supraclavicular",
@@ -459,7 +460,7 @@ class Verify:
         bilateral = {(c.code[:3], c.code[4:]): c.code for c in live if "bilateral" in c.title.lower()}
         for c in live:
             both = bilateral.get((c.code[:3], c.code[4:]))
-            if both and both != c.code and re.search(r"\b(right|left)\b", c.title, re.I):
+            if both and both != c.code and _SIDE_WORD.search(c.title):
                 c.rejected = f"both sides are coded as the bilateral body part ({both})"
 
     @staticmethod
@@ -469,14 +470,16 @@ class Verify:
         live = [c for c in cands if not c.rejected and c.type == "diagnosis"]
         by_side: dict[tuple[int, str], dict[str, Candidate]] = defaultdict(dict)
         for c in live:
-            side = re.search(r"\b(right|left)\b", c.title, re.I)
+            title = c.title.lower()
+            side = _SIDE_WORD.search(title)
             if side:
-                by_side[(c.mention_id, _SIDE_WORD.sub("#", c.title.lower()))][side.group(1).lower()] = c
+                by_side[(c.mention_id, _SIDE_WORD.sub("#", title))][side.group(1)] = c
         for sides in by_side.values():
             if len(sides) < 2:
                 continue
             right, left = sides["right"], sides["left"]
-            parent = cs.parents(right.code)[0][0] if cs.parents(right.code) else ""
+            parents = cs.parents(right.code)
+            parent = parents[0][0] if parents else ""
             words = set(phrase_stems(right.title)) - {"right"}
             both = next((k for k in cs.children(parent) if cs.is_valid(k) and "bilateral" in (cs.title(k) or "").lower()
                          and set(phrase_stems(cs.title(k) or "")) - {"bilater"} <= words), None)
@@ -606,7 +609,7 @@ class Verify:
                 continue
             sites = [(sp.start + w.start(), sp.start + w.end(), w.group()) for sp in c.evidence
                      for w in re.finditer(r"[\w-]+", sp.text) if not _METASTASIS_WORD.fullmatch(w.group().lower())
-                     and not _PRIMARY_MORPHOLOGY_AFTER.fullmatch(" " + w.group())]
+                     and not _MORPHOLOGY_WORD.fullmatch(w.group())]
             if not sites:
                 continue
             if "[Malignant Secondary]" in c.path[0]:

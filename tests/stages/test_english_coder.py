@@ -679,3 +679,38 @@ def test_a_run_without_sentence_ends_is_cut_and_a_big_note_fits_the_tokenizer() 
     bounds = sentence_bounds(text)
     assert len(bounds) > 1 and all(e - s <= MAX_SENTENCE for s, e in bounds)
     assert _context_nlp()[0].max_length > MAX_CHARS, "a note the coder accepts must not crash spaCy"
+
+
+def test_irregular_plurals_meet_their_singular() -> None:
+    from chartcoder.stages.en_text import stem
+
+    assert stem("teeth") == stem("tooth") and stem("varices") == stem("varix")
+    assert stem("emboli") == stem("embolus") and stem("stenoses") == stem("stenosis")
+    assert stem("pylori") != stem("pylorus"), "Helicobacter pylori is no pylorus"
+    assert stem("transaminases") == stem("transaminase")
+    assert "K02.9" in code("Oral examination revealed tooth decay.").diagnoses()
+
+
+@pytest.mark.parametrize(("note", "expected"), [
+    ("He has pain in the lower limbs.", {"M79.604", "M79.605"}),
+    ("She complained of arthralgias in both knees.", {"M25.561", "M25.562"}),
+    ("Cyst excision in both breasts.", {"N60.01", "N60.02"}),
+])
+def test_a_plural_limb_or_both_names_both_sides(note: str, expected: set[str]) -> None:
+    assert expected <= set(code(note).diagnoses())
+
+
+def test_a_side_elsewhere_in_the_sentence_adds_no_second_side() -> None:
+    dx = code("Pain in the right elbow and left knee.").diagnoses()
+    assert "M25.521" in dx and "M25.522" not in dx
+
+
+def test_computed_axial_tomography_is_a_ct_scan() -> None:
+    px = code("It is complemented with computed axial tomography of the abdomen and pelvis.").procedures(as_determined=True)
+    assert any(p.startswith("BW21") for p in px)
+
+
+def test_modifiers_stacked_before_a_phrase_qualify_its_head() -> None:
+    assert "N18.6" in code("A patient with end-stage chronic renal failure.").diagnoses()
+    dx = code("Heart failure with atrial fibrillation.").diagnoses()
+    assert not any(d.startswith("I49") for d in dx), "heart belongs to heart failure, not to the fibrillation"

@@ -29,12 +29,38 @@ STEM_OVERRIDES = {"several": "several", "personal": "personal", "positive": "pos
 
 NEGATING_PREFIXES = frozenset({"non"})
 
+# Plurals Porter leaves apart from their singular: English irregulars, and Latin and Greek plurals whose
+# singular the index uses ('varices' are a varix, 'teeth' a tooth, 'emboli' an embolus, 'stenoses' a stenosis).
+IRREGULAR_PLURALS = {"teeth": "tooth", "feet": "foot", "children": "child", "women": "woman",
+                     "varices": "varix", "apices": "apex", "cortices": "cortex", "appendices": "appendix",
+                     "calyces": "calyx", "calices": "calix", "vertices": "vertex", "cervices": "cervix",
+                     "phalanges": "phalanx", "diverticula": "diverticulum", "labia": "labium",
+                     "bacteria": "bacterium", "septa": "septum", "ostia": "ostium", "atria": "atrium",
+                     "crura": "crus"}
+_LATIN_US_PLURAL = re.compile(r"[a-z]{3,}[^i]i")  # emboli, thrombi, calculi, bronchi, foci
+_GREEK_SIS_PLURAL = re.compile(r"[a-z]{3,}[oey]ses")  # stenoses, anastomoses, prostheses, paralyses
+NOT_PLURAL = {"pylori", "metastases"}  # Helicobacter pylori is no pylorus; metastases read as a behaviour (synonyms)
+
+
+def singular(word: str) -> str:
+    """The singular of a plural the stemmer would not fold onto it; any other word unchanged."""
+    if word in IRREGULAR_PLURALS:
+        return IRREGULAR_PLURALS[word]
+    if word in NOT_PLURAL:
+        return word
+    if _LATIN_US_PLURAL.fullmatch(word):
+        return word[:-1] + "us"
+    if _GREEK_SIS_PLURAL.fullmatch(word):
+        return word[:-2] + "is"
+    return word
+
 
 @lru_cache(maxsize=200_000)
 def stem(word: str) -> str:
     """Porter stem of a lower-case word (numbers and pseudo-tokens unchanged)."""
     if word.startswith("__") or word.isdigit():
         return word
+    word = singular(word)
     if word.endswith(("itis", "ism")) and len(word) > 6:
         return word  # Porter folds 'hepatitis' onto 'hepatic', 'peritonitis' onto 'peritoneal'
     return STEM_OVERRIDES.get(word) or _stemmer.stem(word)
@@ -102,6 +128,7 @@ class Token:
 
 _SCALE_NAMES = {"stage", "grade", "class", "type", "degree", "phase"}
 _ROMAN = ["i", "ii", "iii", "iv", "v", "vi", "vii", "viii", "ix", "x"]
+_COMPUTED = {"computed", "computerized", "computerised"}
 _CAUSE_AFTER = re.compile(r"\s+(?:to|due)\b", re.I)
 
 
@@ -116,7 +143,10 @@ def note_tokens(text: str) -> list[Token]:
         forms: list[str] = []
         if previous in _SCALE_NAMES and w in _ROMAN:  # "stage V" is stage 5
             forms.append(str(_ROMAN.index(w) + 1))
+        name_word = w == "axial" and previous in _COMPUTED  # "computed axial tomography" is a CT scan
         previous = w
+        if name_word:
+            continue
         if text[start:end] in cased:
             forms += [stem(x) for x in cased[text[start:end]] if x not in stops]
         parts = word_parts(w)

@@ -245,10 +245,23 @@ def drop_borrowed(matches: list[Match], coordinated: list[int] | None = None) ->
         spread = m.positions[-1] - m.positions[0] + 1 > len(m.positions)
         if coordinated is not None and coordinated[m.positions[0]] != coordinated[m.positions[-1]]:
             spread = False  # the list items it joins were checked as coordination when matching
-        if spread and any(not phrase <= pos for p in m.positions for phrase in phrases.get(p, ())):
+        if spread and any(not phrase <= pos and not _stacked_modifiers(pos, phrase)
+                          for p in m.positions for phrase in phrases.get(p, ())):
             continue
         kept.append(m)
     return kept
+
+
+def _stacked_modifiers(pos: frozenset[int], phrase: frozenset[int]) -> bool:
+    """Whether a match reads words stacked before a phrase with the phrase's head, skipping the phrase's own
+    leading modifiers: in "end-stage chronic renal failure" both "end-stage" and "chronic" qualify "renal
+    failure", so "Failure, renal, end stage" is a reading (the head of the phrase is its last word)."""
+    start, end = min(phrase), max(phrase)
+    inside = pos & phrase
+    before = sorted(p for p in pos if p < start)
+    after = sorted(p for p in pos if p > end)
+    return bool(inside) and bool(before) and inside == frozenset(range(min(inside), end + 1)) \
+        and before == list(range(start - len(before), start)) and after == list(range(end + 1, end + 1 + len(after)))
 
 
 def _icd10cm_terms(cs: CodeSystem) -> list[Term]:

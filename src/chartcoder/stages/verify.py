@@ -314,6 +314,7 @@ class Verify:
     def __call__(self, state: CaseState) -> CaseState:
         sentence_of = {m.id: m.sentence for m in state.mentions}
         verified: list[Candidate] = []
+        both_sides: list[Candidate] = []
         for cand in state.candidates:
             cs = self.systems[cand.type]
             learned = train_precision(cand.path[0])
@@ -333,6 +334,9 @@ class Verify:
                     spent = {w for w in phrase_stems(cand.path[0].split(": ", 1)[-1]) if not w.isdigit()} \
                         if cand.path else set()
                     code = complete_cm(cs, cand.code, stems - spent, notes)
+                    other = self._other_side(state, cand, stems - spent, code)
+                    if other is not None:
+                        both_sides.append(other)
                 else:
                     cand.code = _resection_of_a_lesion(cand, stems, notes)
                     code = complete_pcs(cs, cand.code, stems, notes, determined)
@@ -349,6 +353,7 @@ class Verify:
             cand.title = cs.title(code) or ""
             cand.notes_checked += notes
             verified.append(cand)
+        verified += both_sides
         live = [c for c in verified if not c.rejected]
         self._combination_hypertension(live, self.systems["diagnosis"])
         self._with_convention(live, self.systems["diagnosis"], sentence_of)
@@ -451,6 +456,24 @@ class Verify:
         for c in dx:
             if c.code[:3] in ("I11", "I12", "I13") and c.code != code and c not in htn:
                 c.rejected = f"replaced by the combination code {code}"
+
+    def _other_side(self, state: CaseState, cand: Candidate, stems: set[str], code: str | None) -> Candidate | None:
+        """A mention that names both sides ('both knees', 'pain in the elbows') whose code was completed to
+        one side: the same code for the other side (the classification has no bilateral code here, else
+        _bilateral_code merges the two; guideline I.B.13). Only the mention's own words count: a 'right'
+        elsewhere in the sentence tells nothing of this mention."""
+        if code is None or not _SIDE_WORD.search(self.systems["diagnosis"].title(code) or ""):
+            return None
+        own = {s for span in cand.evidence for s in _near_stems(state, span, 1)}
+        if not {"right", "left"} <= own:
+            return None
+        side = _SIDE_WORD.search(self.systems["diagnosis"].title(code) or "").group(1).lower()
+        notes: list[str] = []
+        other = complete_cm(self.systems["diagnosis"], cand.code, stems - {side}, notes)
+        if other is None or other == code or not _SIDE_WORD.search(self.systems["diagnosis"].title(other) or ""):
+            return None
+        return cand.model_copy(update={"code": other, "title": self.systems["diagnosis"].title(other) or "",
+                                       "notes_checked": [*cand.notes_checked, *notes, "the mention names both sides"]})
 
     @staticmethod
     def _bilateral_row(cands: list[Candidate]) -> None:

@@ -245,23 +245,10 @@ def drop_borrowed(matches: list[Match], coordinated: list[int] | None = None) ->
         spread = m.positions[-1] - m.positions[0] + 1 > len(m.positions)
         if coordinated is not None and coordinated[m.positions[0]] != coordinated[m.positions[-1]]:
             spread = False  # the list items it joins were checked as coordination when matching
-        if spread and any(not phrase <= pos and not _stacked_modifiers(pos, phrase)
-                          for p in m.positions for phrase in phrases.get(p, ())):
+        if spread and any(not phrase <= pos for p in m.positions for phrase in phrases.get(p, ())):
             continue
         kept.append(m)
     return kept
-
-
-def _stacked_modifiers(pos: frozenset[int], phrase: frozenset[int]) -> bool:
-    """Whether a match reads words stacked before a phrase with the phrase's head, skipping the phrase's own
-    leading modifiers: in "end-stage chronic renal failure" both "end-stage" and "chronic" qualify "renal
-    failure", so "Failure, renal, end stage" is a reading (the head of the phrase is its last word)."""
-    start, end = min(phrase), max(phrase)
-    inside = pos & phrase
-    before = sorted(p for p in pos if p < start)
-    after = sorted(p for p in pos if p > end)
-    return bool(inside) and bool(before) and inside == frozenset(range(min(inside), end + 1)) \
-        and before == list(range(start - len(before), start)) and after == list(range(end + 1, end + 1 + len(after)))
 
 
 def _icd10cm_terms(cs: CodeSystem) -> list[Term]:
@@ -279,11 +266,11 @@ def _icd10cm_terms(cs: CodeSystem) -> list[Term]:
         stems = phrase_stems(text)
         if stems:
             terms.append(Term(stems, code, "inclusion", text))
-    index_terms = _index_terms(cs, "index")
+    index_terms = _index_terms(cs, "index", nonessential=True)
     terms += index_terms + _status_terms(index_terms)
     terms += _neoplasm_terms(cs)
     terms += _drug_terms(cs)
-    terms += _index_terms(cs, "eindex")
+    terms += _index_terms(cs, "eindex", nonessential=True)
     terms += _learned_terms(procedures=False)
     # "... presenting with / in diseases classified elsewhere": manifestation codes paired by the
     # Tabular instructions, not words a note says ("presented with fever" is not R50.81)
@@ -345,9 +332,24 @@ PCS_POINTER = re.compile(
     r"measurement|monitoring)\b(?: with qualifier \w+)?(,.*)?$", re.I)
 
 
-def _index_terms(cs: CodeSystem, source: str, pointers: re.Pattern[str] | None = None) -> list[Term]:
-    full = cs.conn.execute("SELECT id, parent_id, title, code, see, see_also FROM index_terms WHERE source = ?",
+NEMOD_GROUP = re.compile(r"\(([^()]*)\)")
+
+
+def _nonessential_forms(nemod: str | None) -> list[tuple[str, ...]]:
+    """Stems of each parenthetical nonessential modifier ("(acute) (chronic)"): not needed for the code, but
+    when the note says one it belongs to the reading ("mitral valve disease" reads "Disease, mitral (valve)"
+    whole, not "Disease, valve"). Cross-references ("(see also ...)") are no modifier."""
+    if not nemod:
+        return []
+    groups = [g.strip() for g in NEMOD_GROUP.findall(nemod)]
+    return [f for f in dict.fromkeys(phrase_stems(g) for g in groups if g and not g.lower().startswith("see")) if f]
+
+
+def _index_terms(cs: CodeSystem, source: str, pointers: re.Pattern[str] | None = None,
+                 nonessential: bool = False) -> list[Term]:
+    full = cs.conn.execute("SELECT id, parent_id, title, code, see, see_also, nemod FROM index_terms WHERE source = ?",
                            (source,)).fetchall()
+    nemods = {r[0]: r[6] for r in full if r[6]} if nonessential else {}
     rows = [tuple(r[:4]) for r in full]
     by_id = {r[0]: r for r in rows}
     alt_cache: dict[int, list[tuple[str, ...]]] = {}
@@ -399,7 +401,9 @@ def _index_terms(cs: CodeSystem, source: str, pointers: re.Pattern[str] | None =
         for stems in alternatives:
             if stems:
                 out.append(Term(stems, code, source, p))
-    for node_id, _, _, code, see, see_also in full:
+                out += [Term(tuple(dict.fromkeys(stems + extra)), code, source, p)
+                        for extra in _nonessential_forms(nemods.get(node_id))]
+    for node_id, _, _, code, see, see_also, _ in full:
         target = see or see_also
         if code or not target:
             continue

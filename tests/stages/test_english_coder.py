@@ -708,3 +708,8 @@ def test_a_side_elsewhere_in_the_sentence_adds_no_second_side() -> None:
 def test_computed_axial_tomography_is_a_ct_scan() -> None:
     px = code("It is complemented with computed axial tomography of the abdomen and pelvis.").procedures(as_determined=True)
     assert any(p.startswith("BW21") for p in px)
+
+
+def test_adjective_and_verb_forms_of_index_words() -> None:
+    assert "E83.52" in code("The patient was diagnosed with hypercalcemic syndrome.").diagnoses()
+    assert "R23.1" in code("Good general condition, pale skin and mucous membranes.").diagnoses()

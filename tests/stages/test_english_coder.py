@@ -713,3 +713,15 @@ def test_computed_axial_tomography_is_a_ct_scan() -> None:
 def test_adjective_and_verb_forms_of_index_words() -> None:
     assert "E83.52" in code("The patient was diagnosed with hypercalcemic syndrome.").diagnoses()
     assert "R23.1" in code("Good general condition, pale skin and mucous membranes.").diagnoses()
+
+
+def test_contrast_named_without_its_agent_leaves_the_fifth_character_open() -> None:
+    [ct] = [a for a in code("An abdominal CT with contrast showed a mass.").codes if a.type == "procedure"]
+    assert ct.code.startswith("BW20") and ct.determined == "BW20"
+    [plain] = [a for a in code("An abdominal CT with low osmolar contrast showed a mass.").codes if a.type == "procedure"]
+    assert plain.code == "BW201ZZ" and plain.determined is None
+
+
+def test_an_operation_through_a_laparotomy_is_open() -> None:
+    [px] = [a for a in code("An exploratory laparotomy was performed.").codes if a.type == "procedure"]
+    assert px.code == "0WJG0ZZ" and px.determined is None

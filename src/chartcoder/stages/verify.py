@@ -28,7 +28,9 @@ from chartcoder.stages.learned import train_precision, usually_wrong
 from chartcoder.types import Candidate, Span
 
 SEVENTH_WORDS = (("sequela", "S"), ("subsequent", "D"))
-SIDES = {"left", "right", "bilater"}  # stems of the laterality words in row titles
+SIDES = {"left", "right", "bilater"}
+# Incisions that open a body cavity: an operation done through one has the Open approach (5th character 0).
+OPEN_INCISIONS = {"laparotomi", "thoracotomi", "sternotomi", "craniotomi", "lumbotomi"}  # stems of the laterality words in row titles
 _SIDE_WORD = re.compile(r"\b(right|left)\b", re.I)
 _METASTASIS_WORD = re.compile(r"metasta\w*|secondar\w*|spread")
 _MORPHOLOGY = r"(?:adeno)?(?:carcinoma|cancer|sarcoma|melanoma|neoplasm|lymphoma|blastoma|seminoma)s?"
@@ -208,6 +210,8 @@ def complete_pcs(cs: CodeSystem, prefix: str, stems: set[str], notes: list[str],
         if len(whole) == 1 and len({code[3] for _, code in tied}) > 1:
             # one body part has every word in the text ("right nephrectomy": Right Kidney, not its pelvis)
             tied = [(conflict, code) for conflict, code in tied if code[3] in whole]
+    if prefix[0] == "0" and stems & OPEN_INCISIONS:  # the incision named is the approach: open
+        tied = [(conflict, code) for conflict, code in tied if code[4] == "0"] or tied
     both = [(conflict, code) for conflict, code in tied if "bilater" in words_of[code]]
     if prefix[0] in "BC" and both and not stems & SIDES:
         tied = both  # imaging of a paired organ that names no side ("mammography") images both
@@ -227,6 +231,9 @@ def complete_pcs(cs: CodeSystem, prefix: str, stems: set[str], notes: list[str],
             and not contrast_exceptional:
         determined.append(best[1][:4])
         notes.append(f"{prefix} completed to {best[1]} with table defaults: the text does not say which row")
+    elif determined is not None and pick[0] == "B" and pick[4] == "Y" and "osmolar" not in stems:
+        determined.append(best[1][:4])  # 'with contrast' names no agent: high or low osmolar or other is open
+        notes.append(f"{prefix} completed to {best[1]}: the text says contrast but not which (osmolar or other)")
     else:
         notes.append(f"{prefix} completed to {best[1]} from the text")
     return best[1]

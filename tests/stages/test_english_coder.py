@@ -725,3 +725,11 @@ def test_contrast_named_without_its_agent_leaves_the_fifth_character_open() -> N
 def test_an_operation_through_a_laparotomy_is_open() -> None:
     [px] = [a for a in code("An exploratory laparotomy was performed.").codes if a.type == "procedure"]
     assert px.code == "0WJG0ZZ" and px.determined is None
+
+
+def test_a_prefix_is_no_acronym_and_a_title_keeps_its_sense() -> None:
+    from chartcoder.stages.en_text import stem
+
+    assert stem("pres") != stem("pre"), "PRES is a syndrome, 'pre-' a prefix"
+    assert "I67.83" not in code("Pre-dialysis creatinine was 3 mg/dl.").diagnoses()
+    assert "Z37.9" not in code("She gave birth to a healthy child.").diagnoses(), "'Multiple birth NOS' needs 'multiple'"

@@ -24,7 +24,8 @@ _stemmer = PorterStemmer()
 STEM_OVERRIDES = {"several": "several", "personal": "personal", "positive": "positive", "general": "general",
                   "medical": "medical", "traumatic": "traumatic",
                   "depressible": "depressible", "meningeal": "meningeal", "burning": "burning",
-                  "testes": "testi", "depressing": "depressing", "sterile": "sterile"}
+                  "testes": "testi", "depressing": "depressing", "sterile": "sterile",
+                  "pres": "pres"}  # the syndrome PRES is not the prefix of "pre-dialysis"
 
 
 NEGATING_PREFIXES = frozenset({"non"})

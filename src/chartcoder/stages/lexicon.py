@@ -251,6 +251,16 @@ def drop_borrowed(matches: list[Match], coordinated: list[int] | None = None) ->
     return kept
 
 
+# Stop words (ignored in matching) that still carry the sense of a short title: "Multiple birth NOS" is no
+# code for "birth" alone.
+SENSE_WORDS = re.compile(r"\b(?:multiple|both|one|more)\b", re.I)
+
+
+def _lost_its_sense(title: str, stems: tuple[str, ...]) -> bool:
+    """A title left with one word once its stop words are gone, when one of them said what the code is."""
+    return len(stems) == 1 and SENSE_WORDS.search(title) is not None
+
+
 def _icd10cm_terms(cs: CodeSystem) -> list[Term]:
     conn = cs.conn
     terms: list[Term] = []
@@ -260,11 +270,11 @@ def _icd10cm_terms(cs: CodeSystem) -> list[Term]:
         if re.search(r"\b(other|specified)\b", title, re.I):
             continue  # residual categories are reached through the index ("specified NEC"), not by title
         stems = phrase_stems(title)
-        if stems:
+        if stems and not _lost_its_sense(title, stems):
             terms.append(Term(stems, code, "tabular", title))
     for code, text in conn.execute("SELECT code, text FROM notes WHERE kind = 'inclusion_term'"):
         stems = phrase_stems(text)
-        if stems:
+        if stems and not _lost_its_sense(text, stems):
             terms.append(Term(stems, code, "inclusion", text))
     index_terms = _index_terms(cs, "index", nonessential=True)
     terms += index_terms + _status_terms(index_terms)
@@ -345,6 +355,18 @@ def _nonessential_forms(nemod: str | None) -> list[tuple[str, ...]]:
     return [f for f in dict.fromkeys(phrase_stems(g) for g in groups if g and not g.lower().startswith("see")) if f]
 
 
+# A PCS Index main term that names a device ("Hearing Device", "Tracheostomy Device"): the operations below
+# it (Removal of device from, Revision of device in) are what was done to the device, which the note must
+# say; under a procedure name ("Appendectomy", "Resection") the operation is implied by the name.
+DEVICE_NAME = re.compile(r"\bdevice\s*$", re.I)
+
+
+def _root_title(by_id: dict[int, tuple], node_id: int) -> str:
+    while by_id[node_id][1] is not None:
+        node_id = by_id[node_id][1]
+    return by_id[node_id][2]
+
+
 def _index_terms(cs: CodeSystem, source: str, pointers: re.Pattern[str] | None = None,
                  nonessential: bool = False) -> list[Term]:
     full = cs.conn.execute("SELECT id, parent_id, title, code, see, see_also, nemod FROM index_terms WHERE source = ?",
@@ -359,7 +381,8 @@ def _index_terms(cs: CodeSystem, source: str, pointers: re.Pattern[str] | None =
         if node_id in alt_cache:
             return alt_cache[node_id]
         _, parent, title, _ = by_id[node_id]
-        if pointers is not None and parent is not None and pointers.match(title.strip()):
+        if pointers is not None and parent is not None and pointers.match(title.strip()) \
+                and not DEVICE_NAME.search(_root_title(by_id, node_id)):
             alt_cache[node_id] = alts(parent)  # implied by the procedure name above it
             if parent in skip:
                 skip.add(node_id)

@@ -220,7 +220,8 @@ def complete_pcs(cs: CodeSystem, prefix: str, stems: set[str], notes: list[str],
     order = "0X3478" if prefix[0] == "0" else "X03478"
     _, pick = min(tied, key=lambda cc: (cc[0], -cc[1][4:].count("Z"), order.find(cc[1][4]) % 10, cc[1]))
     best = ((top,), pick)
-    if len(prefix) <= 3 and (best[0][0] == 0 or not _body_part_words(row_words, pick[3], shared) & stems
+    one_body_part = len({code[3] for code, _ in row_words}) == 1  # the table's only body part is not in question
+    if len(prefix) <= 3 and (best[0][0] == 0 or not one_body_part and not _body_part_words(row_words, pick[3], shared) & stems
                              or (len({code[3] for _, code in tied}) > 1
                                  and any(words_of[code] & SIDES for _, code in tied))):
         return None  # a table alone is not enough: the body part (and its side) must come from the text

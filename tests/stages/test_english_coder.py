@@ -733,3 +733,13 @@ def test_a_prefix_is_no_acronym_and_a_title_keeps_its_sense() -> None:
     assert stem("pres") != stem("pre"), "PRES is a syndrome, 'pre-' a prefix"
     assert "I67.83" not in code("Pre-dialysis creatinine was 3 mg/dl.").diagnoses()
     assert "Z37.9" not in code("She gave birth to a healthy child.").diagnoses(), "'Multiple birth NOS' needs 'multiple'"
+
+
+def test_a_device_name_alone_is_no_operation_and_a_one_body_part_table_needs_no_body_part_word() -> None:
+    assert not code("Hearing was normal.").procedures()
+    [px] = [a for a in code("A tracheostomy was performed.").codes if a.type == "procedure"]
+    assert px.code.startswith("0B11") and px.determined == "0B11", "the approach is not stated"
+
+
+def test_multiple_is_a_word_of_the_title() -> None:
+    assert "T07.XXXA" in code("As a result of a car accident, multiple trauma.").diagnoses()

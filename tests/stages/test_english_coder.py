@@ -743,3 +743,9 @@ def test_a_device_name_alone_is_no_operation_and_a_one_body_part_table_needs_no_
 
 def test_multiple_is_a_word_of_the_title() -> None:
     assert "T07.XXXA" in code("As a result of a car accident, multiple trauma.").diagnoses()
+
+
+def test_procedure_abbreviations_expand() -> None:
+    assert "3E1M39Z" in code("He started CAPD.").procedures()
+    px = code("NMR of the parotid gland showed a mass.").procedures(as_determined=True)
+    assert any(p.startswith("B93") for p in px), "NMR is magnetic resonance imaging"

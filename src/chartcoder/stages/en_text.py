@@ -83,6 +83,13 @@ def _expansions() -> dict[str, tuple[str, ...]]:
 
 
 @lru_cache(maxsize=1)
+def abbreviation_words() -> frozenset[str]:
+    """Lower-case abbreviations that expand to a phrase ("tpn" is total parenteral nutrition)."""
+    words = {k for k in load_rules("en", "abbreviations") if not k.startswith("_")}
+    return frozenset(words | {k.lower() for k in _cased_expansions()})
+
+
+@lru_cache(maxsize=1)
 def _cased_expansions() -> dict[str, tuple[str, ...]]:
     rules = load_rules("en", "cased_abbreviations")
     return {k: tuple(v.lower().split()) for k, v in rules.items() if not k.startswith("_")}

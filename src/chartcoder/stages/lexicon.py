@@ -23,7 +23,7 @@ from chartcoder.codesystems import CodeSystem
 from chartcoder.codesystems.icd10pcs import PCS_REPLACED_SINCE_2018
 from chartcoder.codesystems.store import cache_dir
 from chartcoder.rules import load_rules
-from chartcoder.stages.en_text import Token, phrase_stems, stem
+from chartcoder.stages.en_text import Token, abbreviation_words, phrase_stems, stem
 
 LEXICON_VERSION = "11"
 NEOPLASM_COLUMNS = {
@@ -212,7 +212,8 @@ class Lexicon:
                             if s != st:
                                 pos.append(min(where[s], key=lambda p: abs(p - a)))
                         span = max(pos) - min(pos) + 1
-                        if term.phrase and span != len(term.stems):
+                        if term.phrase and span != len(term.stems) \
+                                and not (span == 1 and tokens[a].word in abbreviation_words()):  # "TPN" says it all
                             continue
                         if term.digits and not _digits_attached(term, pos, tokens):
                             continue

@@ -749,3 +749,15 @@ def test_procedure_abbreviations_expand() -> None:
     assert "3E1M39Z" in code("He started CAPD.").procedures()
     px = code("NMR of the parotid gland showed a mass.").procedures(as_determined=True)
     assert any(p.startswith("B93") for p in px), "NMR is magnetic resonance imaging"
+
+
+@pytest.mark.parametrize(("note", "expected", "not_expected"), [
+    ("He had bleeding esophageal varices.", {"I85.01"}, {"I85.00"}),
+    ("Endoscopy showed esophageal varices without warning signs of imminent bleeding.", {"I85.00"}, {"I85.01"}),
+    ("Acute appendicitis without perforation.", {"K35.80"}, {"K35.32"}),
+    ("Type 2 diabetes without complications.", {"E11.9"}, set()),
+    ("Nausea and vomiting.", set(), {"R11.11"}),
+])
+def test_a_code_for_an_absence_needs_the_absence(note: str, expected: set[str], not_expected: set[str]) -> None:
+    dx = set(code(note).diagnoses())
+    assert expected <= dx and not dx & not_expected

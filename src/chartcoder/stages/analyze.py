@@ -135,6 +135,17 @@ def _bounded(text: str, start: int, end: int) -> list[tuple[int, int]]:
 PROCEDURE_WORD = re.compile(r"(?:ectom|otom|ostom|oscop|plast|graph|pex|rrhaph|centes)(?:y|ies)$")
 
 
+INNER_NEGATION = re.compile(r"\b(?:without|no|not)\b", re.I)
+
+
+def _across_a_negation(text: str, tokens: list[Token], m: Match, lex: Lexicon) -> bool:
+    """A reading whose words lie on both sides of a negation its own title does not say: "appendicitis without
+    perforation" is no reading of "Appendicitis, with perforation" (the stop word 'with' is not matched), and
+    such a reading would join the appendicitis to the negated perforation."""
+    found = INNER_NEGATION.search(text, tokens[min(m.positions)].end, tokens[max(m.positions)].start)
+    return found is not None and found.group(0).lower() not in lex.terms[m.term].path.lower().split()
+
+
 def _procedure_word_only(m: Match, tokens: list[Token], lex: Lexicon) -> bool:
     """A diagnosis read only from what a procedure word stands for ('lymphadenectomy' -> lymph node):
     the operation names its site, not a condition of it."""
@@ -232,7 +243,8 @@ class Analyze:
                                             conjoined=conjoined),
                                   segments if kind == "procedure" else None)
             matches[kind] = [m for m in found if not in_heading.intersection(m.positions)
-                             and not (kind == "diagnosis" and _procedure_word_only(m, tokens, lex))]
+                             and not (kind == "diagnosis" and _procedure_word_only(m, tokens, lex))
+                             and not _across_a_negation(text, tokens, m, lex)]
         state.scratch["matches"] = matches
         state.mentions = self._mentions(state, tokens, sent_tokens, matches)
         return state
@@ -250,6 +262,20 @@ class Analyze:
             return current
         status = next(o.code for o in options if o.key in decision.keys)
         return Assertion(**({status: True} if status != "affirmed" else {}))
+
+    def _negation_is_the_terms_own(self, span, kind: str, members: list[tuple[str, int]],  # noqa: ANN001
+                                   matches: dict[str, list[Match]]) -> bool:
+        """Whether every negation of a mention is a word inside it that its terms say ("esophageal varices
+        without bleeding" reads "Varix, esophagus, without bleeding": the varices are there). Readings that
+        cross a negation their title does not say were dropped (``_across_a_negation``)."""
+        negations = [m for m in span._.modifiers if m.category == "NEGATED_EXISTENCE"]
+        if not negations or any(not (span.start <= m.modifier_span[0] and m.modifier_span[1] <= span.end)
+                                for m in negations):
+            return False
+        lex = lexicon(dict(self.systems)[kind])
+        paths = [lex.terms[matches[k][idx].term].path.lower().split() for k, idx in members]
+        return all(any(span.doc[m.modifier_span[0]:m.modifier_span[1]].text.lower() in p for p in paths)
+                   for m in negations)
 
     def _mentions(self, state: CaseState, tokens, sent_tokens, matches) -> list[Mention]:  # noqa: ANN001
         text = state.text
@@ -285,6 +311,8 @@ class Analyze:
                 assertion.negated = any(mod.category == "NOT_DONE" or (mod.category == "NEGATED_EXISTENCE"
                                                                        and mod.modifier_span[0] < span.start)
                                         for mod in span._.modifiers)
+            elif assertion.negated and self._negation_is_the_terms_own(span, kind, members, matches):
+                assertion.negated = False
             if NEGATIVE_SUFFIX.search(text, start, end):  # "HIV-negative": the negation is inside the word
                 assertion.negated = True
             if kind == "diagnosis" and any(a <= start and end <= b for a, b in negative_results):

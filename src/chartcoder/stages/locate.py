@@ -7,6 +7,7 @@ tie the Alphabetic Index path beats a tabular title, as a coder starts from the 
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from typing import ClassVar
 
@@ -123,6 +124,23 @@ def choose_readings(readings: list[tuple[Match, object]], sentence_stems: frozen
     return list(unique.values()), wrong
 
 
+WITHOUT = re.compile(r"\bwithout\b(.*)$", re.I)
+NEGATION_BEFORE = re.compile(r"\b(?:without|no|not|nor|non|free of|absence of)\b[^.;]{0,30}$", re.I)
+
+
+def _absence_unsaid(text: str, tokens: list[Token], m: Match, term: object) -> bool:
+    """A term that codes the absence of something ("Esophageal varices without bleeding", "Vomiting without
+    nausea") whose absent words the note names without a negation before them ("bleeding esophageal
+    varices", "nausea without vomiting"): the stop word 'without' is not matched, so the reading says the
+    opposite of the note."""
+    found = WITHOUT.search(term.path.split(" → ")[0])
+    if found is None:
+        return False
+    absent = set(phrase_stems(found.group(1)))
+    where = [tokens[p] for p in m.positions if absent & set(tokens[p].stems)]
+    return bool(where) and not all(NEGATION_BEFORE.search(text, max(0, t.start - 40), t.start) for t in where)
+
+
 def _pointers(term: object) -> int:
     """How many parts of an index path only point to a table: an explicit path ("Catheterization, Heart")
     beats one built from pointers ("Catheterization, Insertion of device in, Heart")."""
@@ -165,7 +183,7 @@ class Locate:
             found = []
             a, b = state.scratch["sentence_tokens"][mention.sentence]
             sentence_stems = frozenset(st for t in tokens[a:b] for st in t.stems)
-            readings = per_mention.get(mention.id, [])
+            readings = [r for r in per_mention.get(mention.id, []) if not _absence_unsaid(state.text, tokens, *r)]
             if "readings" in state.scratch:  # asked for by the learning scripts (learn_term_stats.py)
                 state.scratch["readings"].extend((mention.id, term.key, strip_code(term.code)) for _, term in readings)
             chosen, wrong = choose_readings(readings, sentence_stems)

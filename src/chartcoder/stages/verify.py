@@ -159,9 +159,11 @@ def complete_cm(cs: CodeSystem, code: str, stems: set[str], notes: list[str]) ->
         scored = []
         for k in kids:
             title = cs.title(k) or ""
-            extra = set(phrase_stems(title)) - own
+            without = re.search(r"\bwithout\b", title, re.I)  # "Vomiting without nausea": nausea must be absent
+            absent = set(phrase_stems(title[without.end():])) - own if without else set()
+            extra = set(phrase_stems(title)) - own - absent
             support = len(extra & stems)
-            conflict = len(extra - stems)
+            conflict = len(extra - stems) + len(absent & stems)
             scored.append((support, -conflict if support else 0, _unspecified_rank(k, title), k))
         scored.sort(reverse=True)
         best = scored[0]

@@ -349,11 +349,13 @@ NEMOD_GROUP = re.compile(r"\(([^()]*)\)")
 def _nonessential_forms(nemod: str | None) -> list[tuple[str, ...]]:
     """Stems of each parenthetical nonessential modifier ("(acute) (chronic)"): not needed for the code, but
     when the note says one it belongs to the reading ("mitral valve disease" reads "Disease, mitral (valve)"
-    whole, not "Disease, valve"). Cross-references ("(see also ...)") are no modifier."""
+    whole, not "Disease, valve"). Cross-references ("(see also ...)") are no modifier, nor an absence
+    ("Nausea (without vomiting)" read on "nausea and vomiting" would say the opposite)."""
     if not nemod:
         return []
     groups = [g.strip() for g in NEMOD_GROUP.findall(nemod)]
-    return [f for f in dict.fromkeys(phrase_stems(g) for g in groups if g and not g.lower().startswith("see")) if f]
+    return [f for f in dict.fromkeys(phrase_stems(g) for g in groups
+                                     if g and not re.match(r"(?:see|without)\b", g, re.I)) if f]  # "(without vomiting)" is no word to read
 
 
 # A PCS Index main term that names a device ("Hearing Device", "Tracheostomy Device"): the operations below

@@ -91,8 +91,8 @@ def _prefer_learned(reading: tuple[Match, object], readings: list[tuple[Match, o
     reading's code was right whenever the reading matched, chosen or not (``learned.reading_precision``)."""
     m, term = reading
     mine = reading_precision(term.key)
-    if mine is None:
-        return reading
+    if mine is None or COMBINATION.search(term.path):
+        return reading  # a combination the classification presumes (I.A.15) does not give way, as in usually_wrong
     best, best_p = reading, mine + PREFER_MARGIN
     for r in readings:
         if r[1] is term or wrong[id(r[1])] or not set(r[0].positions) <= set(m.positions):
@@ -124,6 +124,7 @@ def choose_readings(readings: list[tuple[Match, object]], sentence_stems: frozen
     return list(unique.values()), wrong
 
 
+COMBINATION = re.compile(r", with\b")
 WITHOUT = re.compile(r"\bwithout\b(.*)$", re.I)
 NEGATION_BEFORE = re.compile(r"\b(?:without|no|not|nor|non|free of|absence of)\b[^.;]{0,30}$", re.I)
 

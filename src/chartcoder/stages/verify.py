@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import re
 from collections import defaultdict
-from functools import cache
+from functools import cache, lru_cache
 from typing import ClassVar
 
 from chartcoder.codesystems import CodeSystem
@@ -178,6 +178,19 @@ def complete_cm(cs: CodeSystem, code: str, stems: set[str], notes: list[str]) ->
     return current if cs.is_valid(current) else None
 
 
+@lru_cache(maxsize=4096)
+def _table_rows(cs: CodeSystem, prefix: str) -> tuple[tuple[str, str], ...]:
+    """The billable rows under a PCS prefix (cached: a note completes the same tables again and again)."""
+    rows = cs.conn.execute("SELECT code, title FROM codes WHERE code LIKE ? AND billable = 1 LIMIT 5000",
+                           (prefix + "%",)).fetchall()
+    return tuple((code, title) for code, title in rows)
+
+
+@lru_cache(maxsize=4096)
+def _table_row_words(cs: CodeSystem, prefix: str) -> tuple[tuple[str, frozenset[str]], ...]:
+    return tuple((code, frozenset(phrase_stems(title))) for code, title in _table_rows(cs, prefix))
+
+
 def complete_pcs(cs: CodeSystem, prefix: str, stems: set[str], notes: list[str],
                  determined: list[str] | None = None) -> str | None:
     """Complete a partial PCS code to a valid row value chosen by the sentence's words.
@@ -189,12 +202,10 @@ def complete_pcs(cs: CodeSystem, prefix: str, stems: set[str], notes: list[str],
     """
     if cs.is_valid(prefix):
         return prefix
-    rows = cs.conn.execute(
-        "SELECT code, title FROM codes WHERE code LIKE ? AND billable = 1 LIMIT 5000", (prefix + "%",)
-    ).fetchall()
+    rows = _table_rows(cs, prefix)
     if not rows:
         return None
-    row_words = [(code, set(phrase_stems(title))) for code, title in rows]
+    row_words = [(code, set(words)) for code, words in _table_row_words(cs, prefix)]
     shared = set.intersection(*(w for _, w in row_words))  # words every row has say nothing about the choice
     scored = []
     for code, all_words in row_words:

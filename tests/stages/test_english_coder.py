@@ -761,3 +761,12 @@ def test_procedure_abbreviations_expand() -> None:
 def test_a_code_for_an_absence_needs_the_absence(note: str, expected: set[str], not_expected: set[str]) -> None:
     dx = set(code(note).diagnoses())
     assert expected <= dx and not dx & not_expected
+
+
+def test_british_spellings_read_as_the_books_american_ones() -> None:
+    from chartcoder.stages.en_text import stem
+
+    assert stem("ischaemic") == stem("ischemic") and stem("oesophageal") == stem("esophageal")
+    assert stem("tumour") == stem("tumor") and stem("leucocytosis") == stem("leukocytosis")
+    assert stem("vertebrae") == stem("vertebra"), "a Latin plural is no British spelling"
+    assert "I25.9" in code("Ischaemic heart disease.").diagnoses()

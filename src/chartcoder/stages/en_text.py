@@ -43,6 +43,19 @@ _GREEK_SIS_PLURAL = re.compile(r"[a-z]{3,}[oey]ses")  # stenoses, anastomoses, p
 NOT_PLURAL = {"pylori", "metastases"}  # Helicobacter pylori is no pylorus; metastases read as a behaviour (synonyms)
 
 
+# British spellings read as the American ones of the books: anaemia, ischaemic, oedema, diarrhoea, oesophagus,
+# foetal, leucocytosis, tumour. Word-final "ae" is a Latin plural (vertebrae), not a spelling.
+_BRITISH = [(re.compile(r"ae(?=[a-z])"), "e"), (re.compile(r"^oe"), "e"), (re.compile(r"(rrh|pn|^f|^c)oe"), r"\1e"),
+            (re.compile(r"^leuc"), "leuk"), (re.compile(r"(?<=...)our$"), "or")]
+
+
+def american(word: str) -> str:
+    """The American spelling of a British one; any other word unchanged."""
+    for pattern, replacement in _BRITISH:
+        word = pattern.sub(replacement, word)
+    return word
+
+
 def singular(word: str) -> str:
     """The singular of a plural the stemmer would not fold onto it; any other word unchanged."""
     if word in IRREGULAR_PLURALS:
@@ -61,7 +74,7 @@ def stem(word: str) -> str:
     """Porter stem of a lower-case word (numbers and pseudo-tokens unchanged)."""
     if word.startswith("__") or word.isdigit():
         return word
-    word = singular(word)
+    word = singular(american(word))
     if word.endswith(("itis", "ism")) and len(word) > 6:
         return word  # Porter folds 'hepatitis' onto 'hepatic', 'peritonitis' onto 'peritoneal'
     return STEM_OVERRIDES.get(word) or _stemmer.stem(word)

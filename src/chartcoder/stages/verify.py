@@ -124,6 +124,14 @@ def _numbered_children(cs: CodeSystem, kids: list[str]) -> list[tuple[str, int, 
     return out if len({(lo, hi) for _, lo, hi in out}) >= 2 else []  # one shared range is no scale
 
 
+def _instructed(cs: CodeSystem, code: str, mention_id: int, evidence: list[Span], path: str, note: str,
+                score: float) -> Candidate:
+    """A diagnosis code a coding instruction adds (family history, BMI, 'use additional code'), with the
+    instruction as its path and the note that was followed."""
+    return Candidate(code=code, system=cs.id, type="diagnosis", mention_id=mention_id, evidence=list(evidence),
+                     path=[path], source="instruction", score=score, title=cs.title(code) or "", notes_checked=[note])
+
+
 def complete_cm(cs: CodeSystem, code: str, stems: set[str], notes: list[str]) -> str | None:
     """Carry an ICD-10-CM code down to a billable code the sentence supports."""
     info = cs.get(code, with_notes=False)
@@ -410,10 +418,8 @@ class Verify:
             code = family_history_code(c.code)
             if code is None or code in out or not cs.is_valid(code):
                 continue
-            out[code] = Candidate(code=code, system=cs.id, type="diagnosis", mention_id=c.mention_id,
-                                  evidence=c.evidence, path=[f"family history: {c.code} in a relative -> {code}"],
-                                  source="instruction", score=0.6, title=cs.title(code) or "",
-                                  notes_checked=["guideline I.C.21.c.4: family history (rules/en/family_history.json)"])
+            out[code] = _instructed(cs, code, c.mention_id, c.evidence, f"family history: {c.code} in a relative -> {code}",
+                                    "guideline I.C.21.c.4: family history (rules/en/family_history.json)", 0.6)
         return list(out.values())
 
     @staticmethod
@@ -431,9 +437,8 @@ class Verify:
             return []
         span = Span(start=m.start(), end=m.end(), text=m.group())
         weight[0].notes_checked.append(f"BMI {value:g} reported with {weight[0].code}: {code}")
-        return [Candidate(code=code, system=cs.id, type="diagnosis", mention_id=weight[0].mention_id, evidence=[span],
-                          path=[f"BMI value '{m.group()}' with {weight[0].code}"], source="instruction", score=0.7,
-                          title=cs.title(code) or "", notes_checked=["guideline I.B.14: BMI with an associated diagnosis"])]
+        return [_instructed(cs, code, weight[0].mention_id, [span], f"BMI value '{m.group()}' with {weight[0].code}",
+                            "guideline I.B.14: BMI with an associated diagnosis", 0.7)]
 
     @staticmethod
     def _review(state: CaseState, cands: list[Candidate], cs: CodeSystem) -> None:
@@ -543,11 +548,9 @@ class Verify:
         for c in live:
             if c.code in ("I11.0", "I13.0", "I13.2"):
                 c.notes_checked.append("use additional code: I50.9 (the type of heart failure is not stated)")
-                return [Candidate(code="I50.9", system=cs.id, type="diagnosis", mention_id=c.mention_id,
-                                  evidence=list(c.evidence), path=[f"use additional code at {c.code}: type of "
-                                                                   "heart failure (I50.-)"],
-                                  source="instruction", score=c.score, title=cs.title("I50.9") or "",
-                                  notes_checked=[f"added by the 'use additional code' note of {c.code}"])]
+                return [_instructed(cs, "I50.9", c.mention_id, c.evidence,
+                                    f"use additional code at {c.code}: type of heart failure (I50.-)",
+                                    f"added by the 'use additional code' note of {c.code}", c.score)]
         return []
 
     @staticmethod
@@ -729,13 +732,10 @@ class Verify:
                     t = next((t for t in state.scratch["tokens"] if set(t.stems) & stems), None)
                     if t is None:
                         continue
-                    added.append(Candidate(
-                        code=ref, system=cs.id, type="diagnosis", mention_id=c.mention_id,
-                        evidence=[Span(start=t.start, end=t.end, text=state.text[t.start : t.end])],
-                        path=[f"use additional code at {note.source}: {note.text}"], source="instruction",
-                        score=0.6, title=cs.title(ref) or "",
-                        notes_checked=[f"added by the 'use additional code' note of {note.source}"],
-                    ))
+                    added.append(_instructed(
+                        cs, ref, c.mention_id, [Span(start=t.start, end=t.end, text=state.text[t.start : t.end])],
+                        f"use additional code at {note.source}: {note.text}",
+                        f"added by the 'use additional code' note of {note.source}", 0.6))
                     present.add(ref)
                     c.notes_checked.append(f"use additional code: {ref} added (text names it)")
         return added

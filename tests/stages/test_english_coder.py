@@ -770,3 +770,10 @@ def test_british_spellings_read_as_the_books_american_ones() -> None:
     assert stem("tumour") == stem("tumor") and stem("leucocytosis") == stem("leukocytosis")
     assert stem("vertebrae") == stem("vertebra"), "a Latin plural is no British spelling"
     assert "I25.9" in code("Ischaemic heart disease.").diagnoses()
+
+
+def test_latin_site_forms_and_diagnosis_abbreviations() -> None:
+    assert "C78.6" in code("Intestinal obstruction secondary to peritoneal carcinomatosis.").diagnoses()
+    assert "K92.2" in code("UGIB in 1996.").diagnoses()
+    assert "C90.00" in code("Cytological studies diagnosed MM.").diagnoses()
+    assert not code("A lesion of 5 mm.").diagnoses() or "C90.00" not in code("A lesion of 5 mm.").diagnoses()

@@ -777,3 +777,8 @@ def test_latin_site_forms_and_diagnosis_abbreviations() -> None:
     assert "K92.2" in code("UGIB in 1996.").diagnoses()
     assert "C90.00" in code("Cytological studies diagnosed MM.").diagnoses()
     assert not code("A lesion of 5 mm.").diagnoses() or "C90.00" not in code("A lesion of 5 mm.").diagnoses()
+
+
+def test_tur_of_a_bladder_mass_is_an_excision_and_a_sided_hemicolectomy_names_its_colon() -> None:
+    assert "0TBB" in code("He was subjected to TUR of the bladder, resecting a mass.").procedures(as_determined=True)
+    assert "0DTG" in code("The procedure was performed with a left hemicolectomy.").procedures(as_determined=True)

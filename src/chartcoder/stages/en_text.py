@@ -95,6 +95,11 @@ def _expansions() -> dict[str, tuple[str, ...]]:
     return out
 
 
+def expansion(text: str) -> tuple[str, ...]:
+    """The words an abbreviation as written stands for ("TUR" -> transurethral resection); () for a word."""
+    return _cased_expansions().get(text) or _expansions().get(text.lower(), ())
+
+
 @lru_cache(maxsize=1)
 def abbreviation_words() -> frozenset[str]:
     """Lower-case abbreviations that expand to a phrase ("tpn" is total parenteral nutrition)."""

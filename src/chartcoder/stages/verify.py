@@ -23,7 +23,7 @@ from chartcoder.llm.agents import options_for
 from chartcoder.pipeline import CaseState
 from chartcoder.rules import load_rules
 from chartcoder.stages.analyze import sentence_span
-from chartcoder.stages.en_text import phrase_stems
+from chartcoder.stages.en_text import expansion, phrase_stems
 from chartcoder.stages.learned import train_precision, usually_wrong
 from chartcoder.types import Candidate, Span
 
@@ -275,7 +275,8 @@ def _resection_of_a_lesion(cand: Candidate, stems: set[str], notes: list[str]) -
     """'Resection' of a tumor, and a transurethral resection, cut out part of the organ: ICD-10-PCS
     Excision (0_B_), not Resection (0_T_), which removes all of it (guideline B3.8: a partial removal)."""
     code = cand.code
-    said = any("resect" in e.text.lower() for e in cand.evidence)  # the word, not an '-ectomy' read as one
+    said = any("resect" in e.text.lower() or "resection" in expansion(e.text)  # the word ("TUR" says it too),
+               for e in cand.evidence)  # not an '-ectomy' read as one
     if code[:1] == "0" and code[2:3] == "T" and said and stems & LESION_STEMS:
         notes.append(f"{code}: the resection removes a lesion, not the whole body part -> Excision")
         return code[:2] + "B" + code[3:4]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import re
+from bisect import bisect_left
 from collections import defaultdict
 from functools import cache, lru_cache
 from typing import ClassVar
@@ -690,7 +691,20 @@ class Verify:
         the record names apart (different sentences) are unrelated and both stand: the exception of
         guideline I.A.12.a (abdominal pain on admission, back pain later)."""
         dx = [c for c in cands if c.type == "diagnosis" and not c.rejected]
-        codes = {c.code for c in dx}
+        order = {id(c): i for i, c in enumerate(dx)}
+        by_code: dict[str, list[Candidate]] = defaultdict(list)
+        for c in dx:
+            by_code[c.code].append(c)
+        codes = sorted(by_code)
+
+        def starting_with(ref: str) -> list[Candidate]:
+            """The candidates whose code starts with ref, in record order (a long note has thousands)."""
+            i, found = bisect_left(codes, ref), []
+            while i < len(codes) and codes[i].startswith(ref):
+                found += by_code[codes[i]]
+                i += 1
+            return sorted(found, key=lambda o: order[id(o)])
+
         for c in dx:
             if c.rejected:
                 continue
@@ -698,17 +712,16 @@ class Verify:
                 if note.kind != "excludes1":
                     continue
                 for ref in note.referenced_codes():
-                    for other in dx:
+                    for other in starting_with(ref):
                         if other is c or other.rejected or other.code == c.code:
                             continue
-                        if other.code.startswith(ref) and other.code in codes:
-                            if sentence_of.get(other.mention_id) != sentence_of.get(c.mention_id):
-                                c.notes_checked.append(f"Excludes1 with {other.code}: named apart, unrelated (I.A.12.a)")
-                                continue
-                            loser = c if c.score < other.score else other
-                            winner = other if loser is c else c
-                            loser.rejected = f"Excludes1 of {note.source}: '{note.text}' (kept {winner.code})"
-                            winner.notes_checked.append(f"Excludes1 with {loser.code} checked: kept {winner.code}")
+                        if sentence_of.get(other.mention_id) != sentence_of.get(c.mention_id):
+                            c.notes_checked.append(f"Excludes1 with {other.code}: named apart, unrelated (I.A.12.a)")
+                            continue
+                        loser = c if c.score < other.score else other
+                        winner = other if loser is c else c
+                        loser.rejected = f"Excludes1 of {note.source}: '{note.text}' (kept {winner.code})"
+                        winner.notes_checked.append(f"Excludes1 with {loser.code} checked: kept {winner.code}")
             if not c.rejected:
                 c.notes_checked.append("Excludes1: no conflict in this record")
 

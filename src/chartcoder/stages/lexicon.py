@@ -252,9 +252,10 @@ def drop_borrowed(matches: list[Match], coordinated: list[int] | None = None) ->
     return kept
 
 
-# Stop words (ignored in matching) that still carry the sense of a short title: "Multiple birth NOS" is no
-# code for "birth" alone.
-SENSE_WORDS = re.compile(r"\b(?:multiple|both|one|more)\b", re.I)
+# Stop words (ignored in matching) that still carry the sense of a short title ("both", "one", "more"): such a
+# title left with one word is no code for that word alone (as "Multiple birth NOS" was no code for "birth"
+# while "multiple" was a stop word).
+SENSE_WORDS = re.compile(r"\b(?:both|one|more)\b", re.I)
 
 
 def _lost_its_sense(title: str, stems: tuple[str, ...]) -> bool:

@@ -782,3 +782,7 @@ def test_latin_site_forms_and_diagnosis_abbreviations() -> None:
 def test_tur_of_a_bladder_mass_is_an_excision_and_a_sided_hemicolectomy_names_its_colon() -> None:
     assert "0TBB" in code("He was subjected to TUR of the bladder, resecting a mass.").procedures(as_determined=True)
     assert "0DTG" in code("The procedure was performed with a left hemicolectomy.").procedures(as_determined=True)
+
+
+def test_a_lobe_of_an_imaging_report_is_no_middle_lobe_syndrome() -> None:
+    assert "J98.19" not in code("CT showed a nodule in the right middle lobe.").diagnoses()

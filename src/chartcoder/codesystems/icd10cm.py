@@ -167,8 +167,9 @@ def _parenthesized(text: str) -> tuple[list[str], str]:
 
 
 # Titles the CMS XML lost part of: "Cancer(o)phobia F45.29" is written <title>Cancer<nemod>(o)</nemod></title>,
-# which would read every "cancer" as a phobia.
-INDEX_ERRATA = {"Cancer(o)": "Cancerophobia"}
+# which would read every "cancer" as a phobia; "Middle lobe (right) syndrome J98.19" lost its "syndrome", which
+# would read every "right middle lobe" of an imaging report as the syndrome.
+INDEX_ERRATA = {"Cancer(o)": "Cancerophobia", "lobe(right)": "lobe syndrome"}
 
 
 def _split_title(el: etree._Element) -> tuple[str, str | None]:

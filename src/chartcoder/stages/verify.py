@@ -29,9 +29,9 @@ from chartcoder.stages.learned import train_precision, usually_wrong
 from chartcoder.types import Candidate, Span
 
 SEVENTH_WORDS = (("sequela", "S"), ("subsequent", "D"))
-SIDES = {"left", "right", "bilater"}
+SIDES = {"left", "right", "bilater"}  # stems of the laterality words in row titles
 # Incisions that open a body cavity: an operation done through one has the Open approach (5th character 0).
-OPEN_INCISIONS = {"laparotomi", "thoracotomi", "sternotomi", "craniotomi", "lumbotomi"}  # stems of the laterality words in row titles
+OPEN_INCISIONS = {"laparotomi", "thoracotomi", "sternotomi", "craniotomi", "lumbotomi"}
 _SIDE_WORD = re.compile(r"\b(right|left)\b", re.I)
 _METASTASIS_WORD = re.compile(r"metasta\w*|secondar\w*|spread")
 _MORPHOLOGY = r"(?:adeno)?(?:carcinoma|cancer|sarcoma|melanoma|neoplasm|lymphoma|blastoma|seminoma)s?"

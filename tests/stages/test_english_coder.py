@@ -786,3 +786,9 @@ def test_tur_of_a_bladder_mass_is_an_excision_and_a_sided_hemicolectomy_names_it
 
 def test_a_lobe_of_an_imaging_report_is_no_middle_lobe_syndrome() -> None:
     assert "J98.19" not in code("CT showed a nodule in the right middle lobe.").diagnoses()
+
+
+def test_a_glasgow_score_is_read_and_its_denominator_is_no_value() -> None:
+    dx = code("Coma in the emergency department (Glasgow 6/15).").diagnoses()
+    assert "R40.2432" in dx, "score 3-8, at arrival to the emergency department"
+    assert any(d.startswith("R40.243") for d in code("GCS of 8 on admission.").diagnoses())

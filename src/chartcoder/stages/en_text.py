@@ -170,8 +170,9 @@ def note_tokens(text: str) -> list[Token]:
         if previous in _SCALE_NAMES and w in _ROMAN:  # "stage V" is stage 5
             forms.append(str(_ROMAN.index(w) + 1))
         name_word = w == "axial" and previous in _COMPUTED  # "computed axial tomography" is a CT scan
+        denominator = w.isdigit() and previous.isdigit() and text[start - 1 : start] == "/"  # "Glasgow 6/15"
         previous = w
-        if name_word:
+        if name_word or denominator:
             continue
         if text[start:end] in cased:
             forms += [stem(x) for x in cased[text[start:end]] if x not in stops]

@@ -143,7 +143,12 @@ def _across_a_negation(text: str, tokens: list[Token], m: Match, lex: Lexicon) -
     perforation" is no reading of "Appendicitis, with perforation" (the stop word 'with' is not matched), and
     such a reading would join the appendicitis to the negated perforation."""
     found = INNER_NEGATION.search(text, tokens[min(m.positions)].end, tokens[max(m.positions)].start)
-    return found is not None and found.group(0).lower() not in lex.terms[m.term].path.lower().split()
+    return found is not None and not _title_says(lex.terms[m.term].path, found.group(0))
+
+
+def _title_says(path: str, word: str) -> bool:
+    """Whether a term's index path or title has this word of the note as a word of its own."""
+    return word.lower() in path.lower().split()
 
 
 def _procedure_word_only(m: Match, tokens: list[Token], lex: Lexicon) -> bool:
@@ -232,13 +237,14 @@ class Analyze:
         state.scratch["tokens"] = tokens
         state.scratch["sentence_tokens"] = sent_tokens
         matches: dict[str, list[Match]] = {}
+        lexicons: dict[str, Lexicon] = {}
         segments = list_segments(text, tokens)
         conjoined = conjoined_items(text, tokens, segments)
         kinds = load_rules("en", "sections")
         spans = [(a, b) for a, b, name in heads if name in kinds]  # "ECG:" names a finding, keep it
         in_heading = {i for i, t in enumerate(tokens) for a, b in spans if a <= t.start < b}
         for kind, cs in self.systems:
-            lex = lexicon(cs)
+            lex = lexicons[kind] = lexicon(cs)
             found = drop_borrowed(lex.match(tokens, sent_tokens, segments=segments, coordination=kind == "procedure",
                                             conjoined=conjoined),
                                   segments if kind == "procedure" else None)
@@ -246,7 +252,7 @@ class Analyze:
                              and not (kind == "diagnosis" and _procedure_word_only(m, tokens, lex))
                              and not _across_a_negation(text, tokens, m, lex)]
         state.scratch["matches"] = matches
-        state.mentions = self._mentions(state, tokens, sent_tokens, matches)
+        state.mentions = self._mentions(state, tokens, sent_tokens, matches, lexicons)
         return state
 
     @staticmethod
@@ -263,7 +269,8 @@ class Analyze:
         status = next(o.code for o in options if o.key in decision.keys)
         return Assertion(**({status: True} if status != "affirmed" else {}))
 
-    def _negation_is_the_terms_own(self, span, kind: str, members: list[tuple[str, int]],  # noqa: ANN001
+    @staticmethod
+    def _negation_is_the_terms_own(span, lex: Lexicon, members: list[tuple[str, int]],  # noqa: ANN001
                                    matches: dict[str, list[Match]]) -> bool:
         """Whether every negation of a mention is a word inside it that its terms say ("esophageal varices
         without bleeding" reads "Varix, esophagus, without bleeding": the varices are there). Readings that
@@ -272,12 +279,12 @@ class Analyze:
         if not negations or any(not (span.start <= m.modifier_span[0] and m.modifier_span[1] <= span.end)
                                 for m in negations):
             return False
-        lex = lexicon(dict(self.systems)[kind])
-        paths = [lex.terms[matches[k][idx].term].path.lower().split() for k, idx in members]
-        return all(any(span.doc[m.modifier_span[0]:m.modifier_span[1]].text.lower() in p for p in paths)
+        paths = [lex.terms[matches[k][idx].term].path for k, idx in members]
+        return all(any(_title_says(p, span.doc[m.modifier_span[0]:m.modifier_span[1]].text) for p in paths)
                    for m in negations)
 
-    def _mentions(self, state: CaseState, tokens, sent_tokens, matches) -> list[Mention]:  # noqa: ANN001
+    def _mentions(self, state: CaseState, tokens, sent_tokens, matches,  # noqa: ANN001
+                  lexicons: dict[str, Lexicon]) -> list[Mention]:
         text = state.text
         sent_of = {}
         for si, (a, b) in enumerate(sent_tokens):
@@ -311,7 +318,7 @@ class Analyze:
                 assertion.negated = any(mod.category == "NOT_DONE" or (mod.category == "NEGATED_EXISTENCE"
                                                                        and mod.modifier_span[0] < span.start)
                                         for mod in span._.modifiers)
-            elif assertion.negated and self._negation_is_the_terms_own(span, kind, members, matches):
+            elif assertion.negated and self._negation_is_the_terms_own(span, lexicons[kind], members, matches):
                 assertion.negated = False
             if NEGATIVE_SUFFIX.search(text, start, end):  # "HIV-negative": the negation is inside the word
                 assertion.negated = True

@@ -80,6 +80,16 @@ def stem(word: str) -> str:
     return STEM_OVERRIDES.get(word) or _stemmer.stem(word)
 
 
+_WITHOUT = re.compile(r"\bwithout\b", re.I)
+
+
+def absent_words(title: str) -> frozenset[str]:
+    """Stems of what a title says is absent, the words after its 'without' ("Vomiting without nausea" ->
+    nausea): 'without' is a stop word, so a match alone cannot tell such a title from its opposite."""
+    found = _WITHOUT.search(title)
+    return frozenset(phrase_stems(title[found.end():])) if found else frozenset()
+
+
 @lru_cache(maxsize=1)
 def stopwords() -> frozenset[str]:
     """Words ignored on both sides of a match."""

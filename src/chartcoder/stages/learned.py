@@ -64,11 +64,20 @@ def reading_precision(path: str) -> float | None:
     return _smoothed(reading_stats(), path, MIN_READING_EVIDENCE)
 
 
+COMBINATION = re.compile(r", with\b")
+
+
+def presumed_combination(path: str) -> bool:
+    """Whether an index path is a "with" subterm: a combination the classification presumes (guideline
+    I.A.15), which the train statistics neither vote down nor replace."""
+    return COMBINATION.search(path) is not None
+
+
 def usually_wrong(path: str, code: str | None = None) -> str | None:
     """The rejection reason when the path was usually wrong on the training notes, or, for a path too
     rarely seen to judge, when its code was."""
-    if re.search(r", with\b", path):
-        return None  # a combination the classification presumes (guideline I.A.15) is not voted down
+    if presumed_combination(path):
+        return None
     learned = train_precision(path)
     if learned is not None and learned < MIN_TRAIN_PRECISION:
         return f"this index/tabular path was usually wrong on the training notes ({learned:.2f})"

@@ -15,8 +15,8 @@ from chartcoder.codesystems import CodeSystem
 from chartcoder.llm.agents import options_for
 from chartcoder.pipeline import CaseState
 from chartcoder.stages.analyze import sentence_span
-from chartcoder.stages.en_text import Token, phrase_stems
-from chartcoder.stages.learned import reading_precision, train_precision, usually_wrong
+from chartcoder.stages.en_text import Token, absent_words, phrase_stems
+from chartcoder.stages.learned import presumed_combination, reading_precision, train_precision, usually_wrong
 from chartcoder.stages.lexicon import BOTH_SIDES, PCS_POINTER, Match, lexicon, strip_code
 from chartcoder.types import Candidate, Mention, Span
 
@@ -91,8 +91,8 @@ def _prefer_learned(reading: tuple[Match, object], readings: list[tuple[Match, o
     reading's code was right whenever the reading matched, chosen or not (``learned.reading_precision``)."""
     m, term = reading
     mine = reading_precision(term.key)
-    if mine is None or COMBINATION.search(term.path):
-        return reading  # a combination the classification presumes (I.A.15) does not give way, as in usually_wrong
+    if mine is None or presumed_combination(term.path):
+        return reading
     best, best_p = reading, mine + PREFER_MARGIN
     for r in readings:
         if r[1] is term or wrong[id(r[1])] or not set(r[0].positions) <= set(m.positions):
@@ -124,8 +124,6 @@ def choose_readings(readings: list[tuple[Match, object]], sentence_stems: frozen
     return list(unique.values()), wrong
 
 
-COMBINATION = re.compile(r", with\b")
-WITHOUT = re.compile(r"\bwithout\b(.*)$", re.I)
 NEGATION_BEFORE = re.compile(r"\b(?:without|no|not|nor|non|free of|absence of)\b[^.;]{0,30}$", re.I)
 
 
@@ -134,10 +132,7 @@ def _absence_unsaid(text: str, tokens: list[Token], m: Match, term: object) -> b
     nausea") whose absent words the note names without a negation before them ("bleeding esophageal
     varices", "nausea without vomiting"): the stop word 'without' is not matched, so the reading says the
     opposite of the note."""
-    found = WITHOUT.search(term.path.split(" → ")[0])
-    if found is None:
-        return False
-    absent = set(phrase_stems(found.group(1)))
+    absent = absent_words(term.path.split(" → ")[0])
     where = [tokens[p] for p in m.positions if absent & set(tokens[p].stems)]
     return bool(where) and not all(NEGATION_BEFORE.search(text, max(0, t.start - 40), t.start) for t in where)
 

@@ -24,7 +24,7 @@ from chartcoder.llm.agents import options_for
 from chartcoder.pipeline import CaseState
 from chartcoder.rules import load_rules
 from chartcoder.stages.analyze import sentence_span
-from chartcoder.stages.en_text import expansion, phrase_stems
+from chartcoder.stages.en_text import absent_words, expansion, phrase_stems
 from chartcoder.stages.learned import train_precision, usually_wrong
 from chartcoder.types import Candidate, Span
 
@@ -168,8 +168,7 @@ def complete_cm(cs: CodeSystem, code: str, stems: set[str], notes: list[str]) ->
         scored = []
         for k in kids:
             title = cs.title(k) or ""
-            without = re.search(r"\bwithout\b", title, re.I)  # "Vomiting without nausea": nausea must be absent
-            absent = set(phrase_stems(title[without.end():])) - own if without else set()
+            absent = absent_words(title) - own  # "Vomiting without nausea": nausea must be absent
             extra = set(phrase_stems(title)) - own - absent
             support = len(extra & stems)
             conflict = len(extra - stems) + len(absent & stems)
@@ -490,17 +489,16 @@ class Verify:
         one side: the same code for the other side (the classification has no bilateral code here, else
         _bilateral_code merges the two; guideline I.B.13). Only the mention's own words count: a 'right'
         elsewhere in the sentence tells nothing of this mention."""
-        if code is None or not _SIDE_WORD.search(self.systems["diagnosis"].title(code) or ""):
+        cs = self.systems["diagnosis"]
+        side = _SIDE_WORD.search(cs.title(code) or "") if code is not None else None
+        if side is None or not {"right", "left"} <= {s for span in cand.evidence for s in _near_stems(state, span, 1)}:
             return None
-        own = {s for span in cand.evidence for s in _near_stems(state, span, 1)}
-        if not {"right", "left"} <= own:
-            return None
-        side = _SIDE_WORD.search(self.systems["diagnosis"].title(code) or "").group(1).lower()
         notes: list[str] = []
-        other = complete_cm(self.systems["diagnosis"], cand.code, stems - {side}, notes)
-        if other is None or other == code or not _SIDE_WORD.search(self.systems["diagnosis"].title(other) or ""):
+        other = complete_cm(cs, cand.code, stems - {side.group(1).lower()}, notes)
+        other_title = cs.title(other) or "" if other is not None else ""
+        if other is None or other == code or not _SIDE_WORD.search(other_title):
             return None
-        return cand.model_copy(update={"code": other, "title": self.systems["diagnosis"].title(other) or "",
+        return cand.model_copy(update={"code": other, "title": other_title,
                                        "notes_checked": [*cand.notes_checked, *notes, "the mention names both sides"]})
 
     @staticmethod

@@ -6,8 +6,9 @@ Writes three files under ``src/chartcoder/rules/en/``:
   The coder sets aside paths that are usually wrong and uses the rate as confidence.
 - ``code_stats.json``: code -> [times assigned, times correct], whichever path led to it; a path
   seen too rarely to judge is set aside when its code was usually wrong.
-- ``reading_stats.json``: path -> [times matched, times right], for every reading of an affirmed
-  mention, chosen or not. Locate prefers a reading of fewer words when it was clearly more often
+- ``reading_stats.json``: path -> [times matched, times right, times hidden, times right when hidden],
+  for every reading of an affirmed mention, chosen or not, and apart for when a longer reading of the
+  mention covered its words. Locate prefers a reading of fewer words when it was clearly more often
   right than the one chosen ("Pain" over "Pain, scrotum" where the annotators kept to the first).
 
 All are learned with the stats files emptied, so no earlier learning shapes what is counted.
@@ -52,7 +53,7 @@ def learn(states: list[tuple[Document, CaseState]], valid: Callable[[str], bool]
     """(path stats, reading stats, code stats) from coded documents and their gold."""
     paths: Stats = defaultdict(lambda: [0, 0])
     codes: Stats = defaultdict(lambda: [0, 0])
-    readings: Stats = defaultdict(lambda: [0, 0])
+    readings: Stats = defaultdict(lambda: [0, 0, 0, 0])
     for doc, state in states:
         gold = set(doc.gold.diagnoses) | set(doc.gold.procedures)
         for a in state.assignments:
@@ -66,13 +67,17 @@ def learn(states: list[tuple[Document, CaseState]], valid: Callable[[str], bool]
                 table[key][1] += right
         mentions = {m.id: m for m in state.mentions}
         seen: set[tuple[int, str]] = set()
-        for mention_id, path, code in state.scratch.get("readings", []):
+        for mention_id, path, code, hidden in state.scratch.get("readings", []):
             mention = mentions[mention_id]
             if mention.assertion.blocking(doc.case().setting) or (mention_id, path) in seen:
                 continue
             seen.add((mention_id, path))
+            right = _right(code, gold, mention.type, valid)
             readings[path][0] += 1
-            readings[path][1] += _right(code, gold, mention.type, valid)
+            readings[path][1] += right
+            if hidden:  # a longer reading of the mention covered its words
+                readings[path][2] += 1
+                readings[path][3] += right
     return dict(paths), dict(readings), dict(codes)
 
 
@@ -101,7 +106,7 @@ def main() -> None:
     about = "Learned on the CodiEsp train split by scripts/learn_term_stats.py: "
     for out, what, table in ((OUT, "path -> [assigned, correct].", paths),
                              (CODES, "code -> [assigned, correct].", codes),
-                             (READINGS, "reading path -> [matched in an affirmed mention, right].",
+                             (READINGS, "reading path -> [matched in an affirmed mention, right, hidden by a longer reading, right then].",
                               {k: v for k, v in readings.items() if v[0] >= 3})):
         out.write_text(json.dumps({"_about": about + what} | dict(sorted(table.items())), ensure_ascii=False, indent=0),
                        "utf-8")

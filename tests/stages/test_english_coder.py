@@ -792,3 +792,30 @@ def test_a_glasgow_score_is_read_and_its_denominator_is_no_value() -> None:
     dx = code("Coma in the emergency department (Glasgow 6/15).").diagnoses()
     assert "R40.2432" in dx, "score 3-8, at arrival to the emergency department"
     assert any(d.startswith("R40.243") for d in code("GCS of 8 on admission.").diagnoses())
+
+
+def test_a_hidden_reading_the_training_coders_also_coded_stands_beside(monkeypatch) -> None:
+    from chartcoder.stages import learned
+
+    for name in ("term_stats", "code_stats"):
+        monkeypatch.setattr(learned, name, lambda: {})
+    note = "She was treated for a urinary tract infection."
+    head = "index: Infection, infected, infective"
+    monkeypatch.setattr(learned, "reading_stats", lambda: {head: [10, 8, 10, 1]})
+    assert code(note).diagnoses() == ["N39.0"], "hidden and usually wrong then: the longer reading alone"
+    monkeypatch.setattr(learned, "reading_stats", lambda: {head: [10, 8, 10, 8]})
+    res = code(note)
+    assert set(res.diagnoses()) == {"N39.0", "B99.9"}
+    b99 = next(a for a in res.codes if a.code == "B99.9")
+    assert [s.text for s in b99.evidence] == ["infection"] and b99.path[0] == head
+
+
+def test_an_unqualified_disease_is_an_illness(monkeypatch) -> None:
+    from chartcoder.stages import learned
+
+    for name in ("term_stats", "reading_stats", "code_stats"):
+        monkeypatch.setattr(learned, name, lambda: {})
+    assert "R69" in code("Two years later the disease remained stable.").diagnoses()
+    dx = code("She has Crohn's disease.").diagnoses()
+    assert "R69" not in dx and dx == ["K50.90"], "a named disease is read as itself"
+

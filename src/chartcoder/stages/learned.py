@@ -5,7 +5,10 @@
   reading it would have hidden ("Pain"); Verify blends it into the confidence.
 - code precision: judges a path seen too rarely to have its own figure.
 - reading precision: how often a reading's code was right whenever it matched, chosen or not; Locate
-  prefers a reading of fewer words the training notes bore out clearly more often.
+  prefers a reading of fewer words the training notes bore out clearly more often. Counted apart for
+  the times a longer reading hid it: Locate keeps such a reading beside the longer one when its code
+  was usually right then too (the training coders coded "infection" B99.9 beside "urinary tract
+  infection" N39.0).
 """
 
 from __future__ import annotations
@@ -28,9 +31,9 @@ def _table(name: str) -> dict[str, list[int]]:
         return {}
 
 
-def _smoothed(table: dict[str, list[int]], key: str, minimum: int) -> float | None:
-    """Smoothed share right, or None when seen fewer than ``minimum`` times."""
-    seen, right = table.get(key, (0, 0))
+def _smoothed(table: dict[str, list[int]], key: str, minimum: int, at: int = 0) -> float | None:
+    """Smoothed share right, or None when seen fewer than ``minimum`` times (the pair of counts at ``at``)."""
+    seen, right = (table.get(key) or [0, 0])[at : at + 2] or (0, 0)
     return None if seen < minimum else (right + 0.5) / (seen + 1)
 
 
@@ -48,7 +51,8 @@ def code_stats() -> dict[str, list[int]]:
 
 @cache
 def reading_stats() -> dict[str, list[int]]:
-    """Path -> [matched, right]: every reading of an affirmed mention, chosen or not."""
+    """Path -> [matched, right, hidden, right when hidden]: every reading of an affirmed mention, chosen or
+    not, and how often it was one a longer reading of the same mention hid."""
     return _table("reading_stats")
 
 
@@ -62,6 +66,11 @@ def code_precision(code: str) -> float | None:
 
 def reading_precision(path: str) -> float | None:
     return _smoothed(reading_stats(), path, MIN_READING_EVIDENCE)
+
+
+def hidden_precision(path: str) -> float | None:
+    """How often the reading's code was right when a longer reading of its mention hid it."""
+    return _smoothed(reading_stats(), path, MIN_READING_EVIDENCE, at=2)
 
 
 COMBINATION = re.compile(r", with\b")

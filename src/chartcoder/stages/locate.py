@@ -16,12 +16,13 @@ from chartcoder.llm.agents import options_for
 from chartcoder.pipeline import CaseState
 from chartcoder.stages.analyze import sentence_span
 from chartcoder.stages.en_text import Token, absent_words, phrase_stems
-from chartcoder.stages.learned import presumed_combination, reading_precision, train_precision, usually_wrong
+from chartcoder.stages.learned import hidden_precision, presumed_combination, reading_precision, train_precision, usually_wrong
 from chartcoder.stages.lexicon import BOTH_SIDES, PCS_POINTER, Match, lexicon, strip_code
 from chartcoder.types import Candidate, Mention, Span
 
 FALLBACK_PRECISION = 0.4
 PREFER_MARGIN = 0.2
+ALSO_PRECISION = 0.5
 SOURCE_RANK = {"index": 3, "eindex": 2, "neoplasm": 3, "drug": 3, "inclusion": 2, "tabular": 1, "learned": 0}
 
 
@@ -103,6 +104,36 @@ def _prefer_learned(reading: tuple[Match, object], readings: list[tuple[Match, o
     return best
 
 
+def _hidden(m: Match, readings: list[tuple[Match, object]]) -> bool:
+    """Whether a longer reading of the same mention covers this one's words (and so hides it)."""
+    return any(set(m.positions) < set(o.positions) for o, _ in readings)
+
+
+def _also_learned(kept: list[tuple[Match, object]], readings: list[tuple[Match, object]],
+                  wrong: dict[int, str | None]) -> list[tuple[Match, object]]:
+    """Readings of fewer words that a kept reading hid, whose code the training notes bore out on its own
+    most of the times it matched ("Infection" B99.9 inside "urinary tract infection", as the coders of the
+    training notes coded both). A "with" combination keeps its components out (I.A.15); Verify still
+    applies Excludes1 and drops a code less specific than one assigned."""
+    chosen = {id(t) for _, t in kept}
+    codes = {strip_code(t.code) for _, t in kept}
+    extra: list[tuple[Match, object]] = []
+    for m, term in kept:
+        if presumed_combination(term.path):
+            continue
+        for r in readings:
+            rm, rterm = r
+            code = strip_code(rterm.code)
+            if id(rterm) in chosen or wrong[id(rterm)] or code in codes or not set(rm.positions) < set(m.positions):
+                continue
+            p = hidden_precision(rterm.key)
+            if p is not None and p >= ALSO_PRECISION:
+                extra.append(r)
+                chosen.add(id(rterm))
+                codes.add(code)
+    return extra
+
+
 def choose_readings(readings: list[tuple[Match, object]], sentence_stems: frozenset[str]
                     ) -> tuple[list[tuple[Match, object]], dict[int, str | None]]:
     """The readings a mention yields (kept and set aside) and, per term id, why a reading is set aside.
@@ -120,6 +151,7 @@ def choose_readings(readings: list[tuple[Match, object]], sentence_stems: frozen
         kept += [r for r in best_readings([r for r in readings if not wrong[id(r[1])]], sentence_stems)
                  if id(r[1]) not in seen and (train_precision(r[1].key) or 0) >= FALLBACK_PRECISION]
     kept = [_prefer_learned(r, readings, wrong) for r in kept]
+    kept += _also_learned(kept, readings, wrong)
     unique = {id(term): (m, term) for m, term in kept + set_aside}
     return list(unique.values()), wrong
 
@@ -179,9 +211,11 @@ class Locate:
             found = []
             a, b = state.scratch["sentence_tokens"][mention.sentence]
             sentence_stems = frozenset(st for t in tokens[a:b] for st in t.stems)
-            readings = [r for r in per_mention.get(mention.id, []) if not _absence_unsaid(state.text, tokens, *r)]
+            readings = [r for r in per_mention.get(mention.id, [])
+                        if not _absence_unsaid(state.text, tokens, *r)]
             if "readings" in state.scratch:  # asked for by the learning scripts (learn_term_stats.py)
-                state.scratch["readings"].extend((mention.id, term.key, strip_code(term.code)) for _, term in readings)
+                state.scratch["readings"].extend((mention.id, term.key, strip_code(term.code), _hidden(m, readings))
+                                                 for m, term in readings)
             chosen, wrong = choose_readings(readings, sentence_stems)
             for m, term in chosen:
                 cs = self.systems[mention.type]

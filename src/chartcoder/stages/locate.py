@@ -211,8 +211,7 @@ class Locate:
             found = []
             a, b = state.scratch["sentence_tokens"][mention.sentence]
             sentence_stems = frozenset(st for t in tokens[a:b] for st in t.stems)
-            readings = [r for r in per_mention.get(mention.id, [])
-                        if not _absence_unsaid(state.text, tokens, *r)]
+            readings = [r for r in per_mention.get(mention.id, []) if not _absence_unsaid(state.text, tokens, *r)]
             if "readings" in state.scratch:  # asked for by the learning scripts (learn_term_stats.py)
                 state.scratch["readings"].extend((mention.id, term.key, strip_code(term.code), _hidden(m, readings))
                                                  for m, term in readings)

@@ -16,7 +16,7 @@ from chartcoder.coder import code
 from chartcoder.codesystems import get_system
 from chartcoder.eval.datasets import read_codiesp
 from chartcoder.eval.parallel import align, translated_span
-from chartcoder.eval.run import align_procedures_to_gold, align_to_gold
+from chartcoder.eval.run import align_to_gold, as_annotated
 
 
 def main() -> None:
@@ -37,7 +37,7 @@ def main() -> None:
             assigned = [a for a in result.codes if a.type == "diagnosis"]
         else:
             gold = doc.gold.procedures
-            pred = set(align_procedures_to_gold(gold, result.procedures(as_determined=True)))
+            pred = set(as_annotated(gold, [(a.code, a.determined) for a in result.codes if a.type == "procedure"]))
             assigned = [a for a in result.codes if a.type == "procedure"]
         original = args.split / "text_files" / f"{doc.doc_id}.txt"
         beads = align(original.read_text("utf-8"), doc.text) if original.exists() else []
@@ -48,10 +48,8 @@ def main() -> None:
                 context = doc.text[where[0] : where[1]].replace("\n", " ") if where else "?"
                 print(f"MISSED {doc.doc_id} {missed} [{rejected.get(missed, 'not found')}]: ...{context}...")
         for a in assigned:
-            if args.kind == "diagnoses":
-                shown = align_to_gold(gold, [a.code], valid)[0]
-            else:
-                shown = align_procedures_to_gold(gold, [a.determined or a.code])[0]
+            shown = align_to_gold(gold, [a.code], valid)[0] if args.kind == "diagnoses" \
+                else as_annotated(gold, [(a.code, a.determined)])[0]
             if shown in gold:
                 continue
             ev = a.evidence[0]

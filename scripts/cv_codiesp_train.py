@@ -22,7 +22,7 @@ from learn_terms import learn_terms
 from chartcoder.codesystems import get_system
 from chartcoder.eval import metrics as M
 from chartcoder.eval.datasets import read_codiesp
-from chartcoder.eval.run import align_procedures_to_gold, align_to_gold
+from chartcoder.eval.run import align_to_gold, as_annotated
 from chartcoder.stages import learned, lexicon
 
 
@@ -60,10 +60,10 @@ def main() -> None:
         use(*learn(states if per_fold_terms else [s for i, s in enumerate(states) if i % 2 != fold], valid))
         for doc, state in code_all(docs[fold::2]):
             dx = [a.code for a in state.assignments if a.type == "diagnosis"]
-            px = [a.determined or a.code for a in state.assignments if a.type == "procedure"]
+            px = [(a.code, a.determined) for a in state.assignments if a.type == "procedure"]
             for kind, gold, pred in (("diagnoses", doc.gold.diagnoses, align_to_gold(doc.gold.diagnoses, dx, valid)),
                                      ("procedures as annotated", doc.gold.procedures,
-                                      align_procedures_to_gold(doc.gold.procedures, px))):
+                                      as_annotated(doc.gold.procedures, px))):
                 tp, n_pred, n_gold = M.match_counts(gold, list(dict.fromkeys(pred)), M.exact)
                 counts[kind + " tp"] += tp
                 counts[kind + " pred"] += n_pred

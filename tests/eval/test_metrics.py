@@ -68,3 +68,11 @@ def test_pcs_rows_replaced_since_fy2018_are_matched_to_the_old_row() -> None:
         assert pcs.is_valid(new) and not pcs.exists(old), (old, new)
     assert align_procedures_to_gold(["3E0T3CZ", "BW24"], ["3E0T3BZ", "BW24"]) == ["3E0T3CZ", "BW24"]
     assert align_procedures_to_gold(["BW24"], ["3E0T3BZ"]) == ["3E0T3BZ"], "only when the gold has the old row"
+
+
+def test_a_completed_code_counts_as_the_old_row_the_gold_wrote_in_full() -> None:
+    from chartcoder.eval.run import as_annotated
+
+    hemodialysis = [("5A1D70Z", "5A1D"), ("BW20ZZZ", "BW20")]
+    assert as_annotated(["5A1D00Z", "BW20"], hemodialysis) == ["5A1D00Z", "BW20"]
+    assert as_annotated(["5A1D", "BW20"], hemodialysis) == ["5A1D", "BW20"], "else the prefix the text determines"

@@ -25,6 +25,7 @@ class DocOutcome:
     ranked_dx: list[str] = field(default_factory=list)
     ranked_px: list[str] = field(default_factory=list)
     procedures_determined: list[str] = field(default_factory=list)
+    procedure_completions: list[tuple[str, str | None]] = field(default_factory=list)  # (full code, determined)
     names: list[str] = field(default_factory=list)
     principal: str | None = None
     seconds: float = 0.0
@@ -59,6 +60,7 @@ def run_documents(dataset: Dataset, coder: Callable[[Case], CodingResult] | None
                 out.diagnoses, out.procedures = res.diagnoses(), res.procedures()
                 out.ranked_dx, out.ranked_px = _ranked(res, "diagnosis"), _ranked(res, "procedure")
                 out.procedures_determined = res.procedures(as_determined=True)
+                out.procedure_completions = [(a.code, a.determined) for a in res.codes if a.type == "procedure"]
                 out.principal = next((a.code for a in res.codes if a.principal), None)
         except Exception as exc:  # noqa: BLE001 - one bad document must not stop the evaluation
             out.error = f"{type(exc).__name__}: {exc}"
@@ -109,6 +111,14 @@ _PCS_REPLACING = {new: old for old, new in PCS_REPLACED_SINCE_2018.items()}
 def align_procedures_to_gold(gold: list[str], predicted: list[str]) -> list[str]:
     """Predicted ICD-10-PCS codes written as the FY2018 row they replace, when the gold has that row."""
     return list(dict.fromkeys(_PCS_REPLACING[p] if _PCS_REPLACING.get(p) in gold else p for p in predicted))
+
+
+def as_annotated(gold: list[str], completions: list[tuple[str, str | None]]) -> list[str]:
+    """Procedure codes the way CodiEsp annotates them: a code completed with table defaults counts as the
+    prefix the text determines, except that a full code whose FY2018 predecessor the gold has counts as
+    that code (the annotators wrote hemodialysis 5A1D00Z in full; FY2026 has 5A1D70Z for it)."""
+    codes = [_PCS_REPLACING[c] if _PCS_REPLACING.get(c) in gold else (d or c) for c, d in completions]
+    return align_procedures_to_gold(gold, list(dict.fromkeys(codes)))
 
 
 def align_to_gold(gold: list[str], predicted: list[str], valid: Callable[[str], bool]) -> list[str]:
@@ -163,7 +173,8 @@ def score(dataset: Dataset, outcomes: list[DocOutcome], wall_seconds: float) -> 
             if dataset.partial_procedures:
                 # The gold stops at 4 characters where the note does not give the rest; score our codes the
                 # same way: a code completed with table defaults counts as the prefix the text determines.
-                determined = aligned([o.procedures_determined for o in outcomes])
+                determined = [as_annotated(g, o.procedure_completions) for g, o in zip(golds_px, outcomes, strict=True)] \
+                    if dataset.older_edition else [o.procedures_determined for o in outcomes]
                 summary["procedures_as_annotated"] = _type_scores(golds_px, determined, determined)
         with_principal = [o for o in outcomes if o.doc.gold.principal]
         if with_principal:

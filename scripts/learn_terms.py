@@ -91,12 +91,26 @@ def body_sites() -> frozenset[str]:
     return frozenset(st for (title,) in rows for st in phrase_stems(title.split(",")[0]))
 
 
+@cache
+def book_readings() -> dict[frozenset[str], frozenset[str]]:
+    """Words of each ICD-10-CM index or tabular term -> the categories the book reads them as."""
+    out: dict[frozenset[str], set[str]] = defaultdict(set)
+    for t in lexicon(get_system("icd10cm")).terms:
+        if t.source != "learned" and t.code:
+            out[frozenset(t.stems)].add(t.code[:3])
+    return {k: frozenset(v) for k, v in out.items()}
+
+
 def related(phrase: tuple[str, ...], code: str) -> bool:
     """A learned phrase must be said in the code's own wording (for diagnoses every word of it: no chance
-    co-occurrence), and not be one generic word ('virus' alone is not HIV)."""
+    co-occurrence), not be one generic word ('virus' alone is not HIV), and not be words the book reads
+    as another condition ('hepatitis' alone is K75.9, never hepatitis B)."""
     words = code_words(code)
     if len(phrase) == 1 and (phrase[0] in GENERIC or phrase[0] in body_sites()):
         return False  # one generic word, or a body site alone ('appendix' in 'appendectomy'), is no diagnosis
+    book = book_readings().get(frozenset(phrase)) if not is_pcs(code) else None
+    if book and code[:3] not in book:
+        return False
     if is_pcs(code) and all(w in GENERIC or w in REPORTING or w in body_sites() for w in phrase):
         return False  # a site and its side ('left eye', 'bile duct', 'left eye observed') name no procedure
     if is_pcs(code):  # PCS titles are generated axis values: one shared content word is the test

@@ -56,6 +56,8 @@ def test_older_edition_gold_is_matched_by_its_refinements() -> None:
     # a concept carved out of a still-valid code since 2018 is written as the code the gold used
     assert align_to_gold(["F32.9"], ["F32.A"], {"F32.9", "F32.A"}.__contains__) == ["F32.9"]
     assert align_to_gold(["F33.9"], ["F32.A"], {"F32.9", "F32.A"}.__contains__) == ["F32.A"]
+    # a gold code written with placeholders under a category split since (T81.4XX: FY2026 T81.40-T81.49)
+    assert align_to_gold(["T81.4XX"], ["T81.49XA"], {"T81.49XA"}.__contains__) == ["T81.4XX"]
 
 
 def test_pcs_rows_replaced_since_fy2018_are_matched_to_the_old_row() -> None:

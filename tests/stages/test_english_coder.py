@@ -819,3 +819,12 @@ def test_an_unqualified_disease_is_an_illness(monkeypatch) -> None:
     dx = code("She has Crohn's disease.").diagnoses()
     assert "R69" not in dx and dx == ["K50.90"], "a named disease is read as itself"
 
+
+
+def test_an_index_code_with_placeholders_completes_from_its_category(monkeypatch) -> None:
+    from chartcoder.stages import learned
+
+    for name in ("term_stats", "reading_stats", "code_stats"):
+        monkeypatch.setattr(learned, name, lambda: {})
+    res = code("He was admitted with the diagnosis of surgical wound infection.")
+    assert any(c.startswith("T81.4") and len(c) == 8 for c in res.diagnoses()), res.diagnoses()

@@ -121,6 +121,12 @@ def as_annotated(gold: list[str], completions: list[tuple[str, str | None]]) -> 
     return align_procedures_to_gold(gold, list(dict.fromkeys(codes)))
 
 
+def _split_since(gold: str) -> str:
+    """The undotted stem of an older-edition code our codes refine: placeholders dropped, as the category
+    they stood under was split since (T81.4XX: FY2026 T81.40-T81.49)."""
+    return gold.replace(".", "").rstrip("X")
+
+
 def align_to_gold(gold: list[str], predicted: list[str], valid: Callable[[str], bool]) -> list[str]:
     """Predicted codes written as the older-edition gold code they refine, when that gold code is not a
     valid code of our edition (it was split, or lacks its 7th character), or as the code a concept was
@@ -128,7 +134,7 @@ def align_to_gold(gold: list[str], predicted: list[str], valid: Callable[[str], 
     out = []
     for p in predicted:
         key = p.replace(".", "")
-        match = next((g for g in gold if g != p and not valid(g) and key.startswith(g.replace(".", ""))), None)
+        match = next((g for g in gold if g != p and not valid(g) and key.startswith(_split_since(g))), None)
         if match is None and CARVED_OUT_SINCE_2018.get(p) in gold:
             match = CARVED_OUT_SINCE_2018[p]
         out.append(match or p)

@@ -136,6 +136,10 @@ def _instructed(cs: CodeSystem, code: str, mention_id: int, evidence: list[Span]
 def complete_cm(cs: CodeSystem, code: str, stems: set[str], notes: list[str]) -> str | None:
     """Carry an ICD-10-CM code down to a billable code the sentence supports."""
     info = cs.get(code, with_notes=False)
+    if info is None and code.endswith("X"):
+        # an index code written with its placeholders ("T81.4XX") for a category since subdivided
+        # (FY2026 T81.40-T81.49): complete it from the category
+        info = cs.get(code.rstrip("X").rstrip("."), with_notes=False)
     if info is None:
         return None
     current = info.code

@@ -600,6 +600,9 @@ def test_a_value_on_a_scale_picks_its_subcode_and_none_is_guessed() -> None:
     result = code("NIHSS was performed.")
     assert result.diagnoses() == [] and any(r.code.startswith("R29.7") for r in result.rejected)
     assert "Z3A.35" in code("Ultrasound performed at 35 weeks of gestation revealed a mass.").diagnoses()
+    # the value is the one said with the mention, not another number of the sentence
+    weeks = code("Primigesta, 32 years old, 38 weeks gestation, admitted with ruptured membranes.").diagnoses()
+    assert "Z3A.38" in weeks and "Z3A.32" not in weeks, weeks
 
 
 def test_roman_numerals_after_stage_grade_class_and_type() -> None:

@@ -24,7 +24,7 @@ from chartcoder.llm.agents import options_for
 from chartcoder.pipeline import CaseState
 from chartcoder.rules import load_rules
 from chartcoder.stages.analyze import sentence_span
-from chartcoder.stages.en_text import absent_words, expansion, phrase_stems
+from chartcoder.stages.en_text import Token, absent_words, expansion, phrase_stems
 from chartcoder.stages.learned import train_precision, usually_wrong
 from chartcoder.types import Candidate, Span
 
@@ -55,6 +55,20 @@ BLOOD_RELATIVE = re.compile(r"\b(family|familial|hereditary|mother|father|parent
                             r"daughters?|child|children|uncles?|aunts?|cousins?|grand(?:mother|father|parents?)|great-grand\w+|"
                             r"maternal|paternal)\b", re.I)
 ADOLESCENT = re.compile(r"\b(1[0-9]|[1-9])[- ]year[- ]old\b|\b(child|infant|boy|girl|adolescent)\b", re.I)
+
+
+def _values_near(state: CaseState, cand: Candidate, sentence: int) -> tuple[int, ...]:
+    """The numbers of a candidate's sentence (up to three digits), the nearest its evidence first: the value
+    a scale subcode needs is the one said with the mention ('38 weeks gestation'), not another ('32 years')."""
+    tokens = state.scratch["tokens"]
+    a, b = state.scratch["sentence_tokens"][sentence]
+    spans = [(e.start, e.end) for e in cand.evidence]
+
+    def distance(t: Token) -> int:
+        return min((max(s - t.end, t.start - e, 0) for s, e in spans), default=0)
+
+    found = [(distance(t), int(st)) for t in tokens[a:b] for st in t.stems if st.isdigit() and len(st) <= 3]
+    return tuple(dict.fromkeys(n for _, n in sorted(found, key=lambda dn: dn[0])))
 
 
 def _sentence_stems(state: CaseState, sentence: int) -> set[str]:
@@ -133,8 +147,10 @@ def _instructed(cs: CodeSystem, code: str, mention_id: int, evidence: list[Span]
                      path=[path], source="instruction", score=score, title=cs.title(code) or "", notes_checked=[note])
 
 
-def complete_cm(cs: CodeSystem, code: str, stems: set[str], notes: list[str]) -> str | None:
-    """Carry an ICD-10-CM code down to a billable code the sentence supports."""
+def complete_cm(cs: CodeSystem, code: str, stems: set[str], notes: list[str], values: tuple[int, ...] = ()) -> str | None:
+    """Carry an ICD-10-CM code down to a billable code the sentence supports. ``values``: the numbers of the
+    sentence, nearest the mention first ('32 years old, 38 weeks gestation' is 38 weeks, not 32); without
+    them any number of ``stems`` may pick a subcode on a scale."""
     info = cs.get(code, with_notes=False)
     if info is None and code.endswith("X"):
         # an index code written with its placeholders ("T81.4XX") for a category since subdivided
@@ -159,8 +175,8 @@ def complete_cm(cs: CodeSystem, code: str, stems: set[str], notes: list[str]) ->
             continue
         numbered = _numbered_children(cs, kids)
         if numbered:
-            numbers = {int(s) for s in stems if s.isdigit() and len(s) <= 3}
-            pick = next((k for k, lo, hi in numbered if any(lo <= n <= hi for n in numbers)), None)
+            numbers = values or tuple(sorted(int(s) for s in stems if s.isdigit() and len(s) <= 3))
+            pick = next((k for n in numbers for k, lo, hi in numbered if lo <= n <= hi), None)
             if pick is not None:
                 notes.append(f"{current} -> {pick} (the value stated in the text)")
                 current = pick
@@ -367,7 +383,7 @@ class Verify:
                     # also digits are values, never spent: 'stage 3' in the path still picks '... stage 3'
                     spent = {w for w in phrase_stems(cand.path[0].split(": ", 1)[-1]) if not w.isdigit()} \
                         if cand.path else set()
-                    code = complete_cm(cs, cand.code, stems - spent, notes)
+                    code = complete_cm(cs, cand.code, stems - spent, notes, _values_near(state, cand, sentence_of[cand.mention_id]))
                     other = self._other_side(state, cand, stems - spent, code)
                     if other is not None:
                         both_sides.append(other)

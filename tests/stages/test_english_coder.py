@@ -579,6 +579,7 @@ def test_secondary_to_is_a_cause_and_a_lymphoma_is_not_coded_by_site() -> None:
     "The serological tests for brucellosis, toxoplasma and HIV were negative.",
     "Serologies for HBV, HCV and HIV negative.",
     "Hepatitis C serologies were negative.",
+    "VDRL, AntHBs, HIV negative, toxoplasmosis non reactive.",  # a result right after its test, no verb
 ])
 def test_a_list_of_negative_tests_negates_every_item(note: str) -> None:
     result = code(note)
@@ -742,6 +743,16 @@ def test_a_device_name_alone_is_no_operation_and_a_one_body_part_table_needs_no_
     assert not code("Hearing was normal.").procedures()
     [px] = [a for a in code("A tracheostomy was performed.").codes if a.type == "procedure"]
     assert px.code.startswith("0B11") and px.determined == "0B11", "the approach is not stated"
+
+
+def test_an_operation_on_a_device_needs_a_device_in_the_sentence() -> None:
+    """Removal of device from / Change device in act on a device ('device' is a stop word of the titles):
+    'removal of a mass' is no Removal of device, 'postoperative changes' no Change device in."""
+    px = code("Laparotomy with removal of a mass adhered to the adrenal gland.").procedures()
+    assert not any(c[2] == "P" for c in px), px
+    assert not code("CT showed postsurgical changes of the retroperitoneum.").procedures()
+    assert any(c.startswith("0T2D") for c in code("The urethral catheter was changed.").procedures())
+    assert any(c.startswith("0TPD") for c in code("The urethral catheter was removed.").procedures())
 
 
 def test_multiple_is_a_word_of_the_title() -> None:

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from functools import cache
 from typing import ClassVar
 
 from chartcoder.codesystems import CodeSystem
 from chartcoder.llm.agents import options_for
 from chartcoder.pipeline import CaseState
+from chartcoder.rules import load_rules
 from chartcoder.stages.analyze import sentence_span
-from chartcoder.stages.en_text import Token, absent_words, phrase_stems
+from chartcoder.stages.en_text import Token, absent_words, phrase_stems, stem
 from chartcoder.stages.learned import hidden_precision, presumed_combination, reading_precision, train_precision, usually_wrong
 from chartcoder.stages.lexicon import BOTH_SIDES, PCS_POINTER, Match, lexicon, strip_code
 from chartcoder.types import Candidate, Mention, Span
@@ -169,6 +171,20 @@ def _absence_unsaid(text: str, tokens: list[Token], m: Match, term: object) -> b
     return bool(where) and not all(NEGATION_BEFORE.search(text, max(0, t.start - 40), t.start) for t in where)
 
 
+@cache
+def _device_rule() -> tuple[tuple[str, ...], frozenset[str]]:
+    rule = load_rules("en", "device_words")
+    return tuple(rule["operations"]), frozenset(stem(w) for w in rule["words"])
+
+
+def _device_unsaid(term: object, sentence_stems: frozenset[str]) -> bool:
+    """A reading of an operation on a device (Removal of device from, Change device in) in a sentence that
+    names no device: 'removal of a mass' is an excision, 'postoperative changes' no change of a drain
+    (rules/en/device_words.json)."""
+    operations, words = _device_rule()
+    return term.path.startswith(operations) and not words & sentence_stems
+
+
 def _pointers(term: object) -> int:
     """How many parts of an index path only point to a table: an explicit path ("Catheterization, Heart")
     beats one built from pointers ("Catheterization, Insertion of device in, Heart")."""
@@ -211,7 +227,8 @@ class Locate:
             found = []
             a, b = state.scratch["sentence_tokens"][mention.sentence]
             sentence_stems = frozenset(st for t in tokens[a:b] for st in t.stems)
-            readings = [r for r in per_mention.get(mention.id, []) if not _absence_unsaid(state.text, tokens, *r)]
+            readings = [r for r in per_mention.get(mention.id, [])
+                        if not _absence_unsaid(state.text, tokens, *r) and not _device_unsaid(r[1], sentence_stems)]
             if "readings" in state.scratch:  # asked for by the learning scripts (learn_term_stats.py)
                 state.scratch["readings"].extend((mention.id, term.key, strip_code(term.code), _hidden(m, readings))
                                                  for m, term in readings)

@@ -755,6 +755,11 @@ def test_an_operation_on_a_device_needs_a_device_in_the_sentence() -> None:
     assert any(c.startswith("0TPD") for c in code("The urethral catheter was removed.").procedures())
 
 
+def test_a_deterioration_of_function_is_its_impairment() -> None:
+    # Index: Impaired, impairment (function), kidney N28.9
+    assert "N28.9" in code("Deterioration of renal function with creatinine of 3 mg/dl.").diagnoses()
+
+
 def test_multiple_is_a_word_of_the_title() -> None:
     assert "T07.XXXA" in code("As a result of a car accident, multiple trauma.").diagnoses()
 

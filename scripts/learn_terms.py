@@ -80,8 +80,8 @@ GENERIC = {"viru", "viral", "lymph", "mass", "pain", "benign", "left", "right", 
            "infect", "lesion", "tumor", "syndrom", "disord"}
 
 
-# Words that report a finding rather than name a procedure ("study normal", "scan revealed").
-REPORTING = {"observ", "show", "reveal", "studi", "normal", "perform", "high", "grade", "present", "found", "find"}
+# Words that report a finding rather than name a procedure ("study normal", "scan revealed", "an image compatible with").
+REPORTING = {"observ", "show", "reveal", "studi", "normal", "perform", "high", "grade", "present", "found", "find", "imag"}
 
 
 @cache
@@ -111,11 +111,19 @@ def related(phrase: tuple[str, ...], code: str) -> bool:
     book = book_readings().get(frozenset(phrase)) if not is_pcs(code) else None
     if book and code[:3] not in book:
         return False
-    if is_pcs(code) and all(w in GENERIC or w in REPORTING or w in body_sites() for w in phrase):
-        return False  # a site and its side ('left eye', 'bile duct', 'left eye observed') name no procedure
-    if is_pcs(code):  # PCS titles are generated axis values: one shared content word is the test
-        return any(len(w) > 3 and w in words for w in phrase)
+    if is_pcs(code):
+        # PCS titles are generated axis values: one shared word is the test, and it must name the procedure
+        # (an abbreviation by what it stands for: 'MRI', 'x-ray'); a site, its side or a report word ('left
+        # radical', 'deterioration of renal function', 'chest control') names none
+        return any(len(f) > 3 and f in words and f not in GENERIC and f not in REPORTING and f not in body_sites()
+                   for w in phrase for f in word_forms(w))
     return all(w in words for w in phrase)
+
+
+@cache
+def word_forms(word: str) -> frozenset[str]:
+    """A stemmed word and the stems of what it stands for (abbreviations and synonyms: 'mri', 'x-ray')."""
+    return frozenset({word} | {s for t in note_tokens(word) for s in t.stems})
 
 
 def is_pcs(code: str) -> bool:

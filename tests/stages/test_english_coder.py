@@ -755,6 +755,14 @@ def test_an_operation_on_a_device_needs_a_device_in_the_sentence() -> None:
     assert any(c.startswith("0TPD") for c in code("The urethral catheter was removed.").procedures())
 
 
+def test_a_root_operation_named_like_a_finding_needs_a_word_that_it_was_done() -> None:
+    """Dilation, Compression and Closure are also findings ('CT showed dilation of the pancreatic duct'):
+    their reading needs a word that says a procedure was done (rules/en/finding_operations.json)."""
+    assert not any(c.startswith("0F7") for c in code("Abdominal CT showed dilation of the pancreatic duct.").procedures())
+    assert not code("A mass compressing the duodenum.").procedures()
+    assert any(c.startswith("0D75") for c in code("Endoscopic dilation of the esophageal stricture was performed.").procedures())
+
+
 def test_a_deterioration_of_function_is_its_impairment() -> None:
     # Index: Impaired, impairment (function), kidney N28.9
     assert "N28.9" in code("Deterioration of renal function with creatinine of 3 mg/dl.").diagnoses()

@@ -185,6 +185,19 @@ def _device_unsaid(term: object, sentence_stems: frozenset[str]) -> bool:
     return term.path.startswith(operations) and not words & sentence_stems
 
 
+@cache
+def _finding_rule() -> tuple[tuple[str, ...], frozenset[str]]:
+    rule = load_rules("en", "finding_operations")
+    return tuple(rule["operations"]), frozenset(stem(w) for w in rule["done_words"])
+
+
+def _finding_not_done(term: object, sentence_stems: frozenset[str]) -> bool:
+    """A root operation whose name is also a finding ('dilation of the pancreatic duct' on a CT, 'compression
+    of the duodenum') in a sentence that does not say a procedure was done (rules/en/finding_operations.json)."""
+    operations, done = _finding_rule()
+    return term.source != "learned" and term.path.split(",")[0].strip() in operations and not done & sentence_stems
+
+
 def _pointers(term: object) -> int:
     """How many parts of an index path only point to a table: an explicit path ("Catheterization, Heart")
     beats one built from pointers ("Catheterization, Insertion of device in, Heart")."""
@@ -228,7 +241,8 @@ class Locate:
             a, b = state.scratch["sentence_tokens"][mention.sentence]
             sentence_stems = frozenset(st for t in tokens[a:b] for st in t.stems)
             readings = [r for r in per_mention.get(mention.id, [])
-                        if not _absence_unsaid(state.text, tokens, *r) and not _device_unsaid(r[1], sentence_stems)]
+                        if not _absence_unsaid(state.text, tokens, *r) and not _device_unsaid(r[1], sentence_stems)
+                        and not (mention.type == "procedure" and _finding_not_done(r[1], sentence_stems))]
             if "readings" in state.scratch:  # asked for by the learning scripts (learn_term_stats.py)
                 state.scratch["readings"].extend((mention.id, term.key, strip_code(term.code), _hidden(m, readings))
                                                  for m, term in readings)

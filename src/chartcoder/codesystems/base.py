@@ -339,9 +339,10 @@ class CodeSystem:
         return trails
 
     def _index_nodes(self, source: str, parent_id: int | None, prefix: str | None = None) -> list[dict[str, Any]]:
-        if parent_id is None:
-            rows = self.conn.execute("SELECT * FROM index_terms WHERE source = ? AND parent_id IS NULL AND key LIKE ?",
-                                     (source, (prefix or "") + "%"))
+        if parent_id is None:  # keys are lower case (index_key): a prefix is a key range, which the index serves
+            prefix = prefix or ""
+            rows = self.conn.execute("SELECT * FROM index_terms WHERE source = ? AND parent_id IS NULL AND key >= ? AND key < ?",
+                                     (source, prefix, prefix + "\uffff"))
         else:
             rows = self.conn.execute("SELECT * FROM index_terms WHERE source = ? AND parent_id = ?", (source, parent_id))
         return [dict(r) for r in rows]

@@ -209,8 +209,8 @@ def complete_cm(cs: CodeSystem, code: str, stems: set[str], notes: list[str], va
 @lru_cache(maxsize=4096)
 def _table_rows(cs: CodeSystem, prefix: str) -> tuple[tuple[str, str], ...]:
     """The billable rows under a PCS prefix (cached: a note completes the same tables again and again)."""
-    rows = cs.conn.execute("SELECT code, title FROM codes WHERE code LIKE ? AND billable = 1 LIMIT 5000",
-                           (prefix + "%",)).fetchall()
+    rows = cs.conn.execute("SELECT code, title FROM codes WHERE code >= ? AND code < ? AND billable = 1 LIMIT 5000",
+                           (prefix, prefix + "\uffff")).fetchall()  # a code range (the primary key serves it)
     return tuple((code, title) for code, title in rows)
 
 

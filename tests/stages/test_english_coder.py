@@ -821,20 +821,31 @@ def test_a_glasgow_score_is_read_and_its_denominator_is_no_value() -> None:
     assert any(d.startswith("R40.243") for d in code("GCS of 8 on admission.").diagnoses())
 
 
-def test_a_hidden_reading_the_training_coders_also_coded_stands_beside(monkeypatch) -> None:
+def test_a_hidden_reading_stands_beside_only_when_it_names_another_condition(monkeypatch) -> None:
+    """A reading a longer one hid may stand beside it when the training coders coded its code then too, but
+    only for another condition than the longer reading's main term, of another chapter and no symptom:
+    hypertension beside hypertensive retinopathy (H35.03: code also the hypertension), never 'infection'
+    (B99.9) beside 'urinary tract infection' (N39.0) nor 'heart disease' (I51.9) or 'disease' (R69) beside
+    hypertensive heart disease (I11.9): the same condition less specified (the issue: unspecified only as a
+    fallback; I.B.5, a symptom integral to a diagnosis is not coded)."""
     from chartcoder.stages import learned
 
     for name in ("term_stats", "code_stats"):
         monkeypatch.setattr(learned, name, lambda: {})
-    note = "She was treated for a urinary tract infection."
-    head = "index: Infection, infected, infective"
-    monkeypatch.setattr(learned, "reading_stats", lambda: {head: [10, 8, 10, 1]})
-    assert code(note).diagnoses() == ["N39.0"], "hidden and usually wrong then: the longer reading alone"
-    monkeypatch.setattr(learned, "reading_stats", lambda: {head: [10, 8, 10, 8]})
-    res = code(note)
-    assert set(res.diagnoses()) == {"N39.0", "B99.9"}
-    b99 = next(a for a in res.codes if a.code == "B99.9")
-    assert [s.text for s in b99.evidence] == ["infection"] and b99.path[0] == head
+    often = [10, 8, 10, 8]
+    hypertension, infection = "index: Hypertension, hypertensive", "index: Infection, infected, infective"
+    stats = {hypertension: often, infection: often, "tabular: Heart disease, unspecified": often,
+             "tabular: Illness, unspecified": often}
+    monkeypatch.setattr(learned, "reading_stats", lambda: stats)
+    assert code("She was treated for a urinary tract infection.").diagnoses() == ["N39.0"]
+    assert code("Chronic hepatitis C.").diagnoses() == ["B18.2"]
+    assert code("Hypertensive heart disease.").diagnoses() == ["I11.9"]
+    res = code("Hypertensive retinopathy.")
+    assert set(res.diagnoses()) == {"H35.039", "I10"}, res.diagnoses()
+    i10 = next(a for a in res.codes if a.code == "I10")
+    assert [s.text for s in i10.evidence] == ["Hypertensive"] and i10.path[0] == hypertension
+    monkeypatch.setattr(learned, "reading_stats", lambda: {hypertension: [10, 8, 10, 1]})
+    assert code("Hypertensive retinopathy.").diagnoses() == ["H35.039"], "hidden and usually wrong then: the longer alone"
 
 
 def test_an_unqualified_disease_is_an_illness(monkeypatch) -> None:

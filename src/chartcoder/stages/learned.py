@@ -7,8 +7,9 @@
 - reading precision: how often a reading's code was right whenever it matched, chosen or not; Locate
   prefers a reading of fewer words the training notes bore out clearly more often. Counted apart for
   the times a longer reading hid it: Locate keeps such a reading beside the longer one when its code
-  was usually right then too (the training coders coded "infection" B99.9 beside "urinary tract
-  infection" N39.0).
+  was usually right then too and it names another condition ("hypertensive" I10 beside hypertensive
+  retinopathy H35.03), never the same condition less specified ("infection" B99.9 in "urinary tract
+  infection", which the training coders often coded too).
 """
 
 from __future__ import annotations

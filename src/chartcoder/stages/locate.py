@@ -111,12 +111,24 @@ def _hidden(m: Match, readings: list[tuple[Match, object]]) -> bool:
     return any(set(m.positions) < set(o.positions) for o, _ in readings)
 
 
+def _condition_positions(m: Match, term: object, tokens: list[Token]) -> set[int]:
+    """The words of a reading that name its condition: those of an index path's main term ('infection' of
+    'Infection, urinary'); a tabular title or a learned phrase names one condition with all its words."""
+    if term.source not in ("index", "eindex", "drug"):
+        return set(m.positions)
+    main = set(phrase_stems(term.path.split(",")[0].split(" →")[0]))
+    return {p for p in m.positions if main & set(tokens[p].stems)}
+
+
 def _also_learned(kept: list[tuple[Match, object]], readings: list[tuple[Match, object]],
-                  wrong: dict[int, str | None]) -> list[tuple[Match, object]]:
+                  wrong: dict[int, str | None], tokens: list[Token]) -> list[tuple[Match, object]]:
     """Readings of fewer words that a kept reading hid, whose code the training notes bore out on its own
-    most of the times it matched ("Infection" B99.9 inside "urinary tract infection", as the coders of the
-    training notes coded both). A "with" combination keeps its components out (I.A.15); Verify still
-    applies Excludes1 and drops a code less specific than one assigned."""
+    most of the times it matched, when they name another condition: not the kept reading's main term, of
+    another chapter and no symptom ("hypertensive" I10 beside hypertensive retinopathy H35.03, whose note
+    says code also the hypertension). "Infection" B99.9 inside "urinary tract infection" is the same
+    condition less specified, though the training coders often coded both (the issue: unspecified only as
+    a fallback; I.B.5). A "with" combination keeps its components out (I.A.15); Verify still applies
+    Excludes1 and drops a code less specific than one assigned."""
     chosen = {id(t) for _, t in kept}
     codes = {strip_code(t.code) for _, t in kept}
     extra: list[tuple[Match, object]] = []
@@ -128,6 +140,8 @@ def _also_learned(kept: list[tuple[Match, object]], readings: list[tuple[Match, 
             code = strip_code(rterm.code)
             if id(rterm) in chosen or wrong[id(rterm)] or code in codes or not set(rm.positions) < set(m.positions):
                 continue
+            if set(rm.positions) & _condition_positions(m, term, tokens) or code[0] in ("R", strip_code(term.code)[0]):
+                continue  # the same condition less specified, or a symptom integral to it (I.B.5)
             p = hidden_precision(rterm.key)
             if p is not None and p >= ALSO_PRECISION:
                 extra.append(r)
@@ -136,7 +150,7 @@ def _also_learned(kept: list[tuple[Match, object]], readings: list[tuple[Match, 
     return extra
 
 
-def choose_readings(readings: list[tuple[Match, object]], sentence_stems: frozenset[str]
+def choose_readings(readings: list[tuple[Match, object]], sentence_stems: frozenset[str], tokens: list[Token]
                     ) -> tuple[list[tuple[Match, object]], dict[int, str | None]]:
     """The readings a mention yields (kept and set aside) and, per term id, why a reading is set aside.
 
@@ -153,7 +167,7 @@ def choose_readings(readings: list[tuple[Match, object]], sentence_stems: frozen
         kept += [r for r in best_readings([r for r in readings if not wrong[id(r[1])]], sentence_stems)
                  if id(r[1]) not in seen and (train_precision(r[1].key) or 0) >= FALLBACK_PRECISION]
     kept = [_prefer_learned(r, readings, wrong) for r in kept]
-    kept += _also_learned(kept, readings, wrong)
+    kept += _also_learned(kept, readings, wrong, tokens)
     unique = {id(term): (m, term) for m, term in kept + set_aside}
     return list(unique.values()), wrong
 
@@ -246,7 +260,7 @@ class Locate:
             if "readings" in state.scratch:  # asked for by the learning scripts (learn_term_stats.py)
                 state.scratch["readings"].extend((mention.id, term.key, strip_code(term.code), _hidden(m, readings))
                                                  for m, term in readings)
-            chosen, wrong = choose_readings(readings, sentence_stems)
+            chosen, wrong = choose_readings(readings, sentence_stems, tokens)
             for m, term in chosen:
                 cs = self.systems[mention.type]
                 code = strip_code(term.code)

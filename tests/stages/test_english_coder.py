@@ -247,17 +247,23 @@ def test_unspecified_code_yields_only_to_a_sibling() -> None:
     assert {"R11.0", "R11.10"} <= set(dx), "vomiting is not a less specific nausea"
 
 
-def test_reading_the_training_notes_bore_out_is_preferred(monkeypatch) -> None:
+def test_reading_the_training_notes_bore_out_is_preferred_but_never_the_same_condition_less_specified(
+        monkeypatch) -> None:
+    """A reading of fewer words the training notes bore out clearly more often replaces the chosen one when
+    it does not restate the chosen reading's main term: 'Tuberculosis, anemia' read across 'anemia due to
+    tuberculosis' gives way to 'Anemia'; 'Pain, scrotum' never to 'Pain' (the issue: the most specific code
+    the text supports), though the annotators often kept to R52."""
     from chartcoder.stages import learned
 
-    note = "He complained of pain in the scrotum."
-    monkeypatch.setattr(learned, "term_stats", lambda: {})
+    for name in ("term_stats", "code_stats"):
+        monkeypatch.setattr(learned, name, lambda: {})
     monkeypatch.setattr(learned, "reading_stats", lambda: {})
-    assert "N50.82" in code(note).diagnoses()
-    stats = {"index: Pain, scrotum": [20, 2], "index: Pain": [20, 16]}
+    assert code("Anemia due to tuberculosis.").diagnoses() == ["A18.89"]
+    stats = {"index: Tuberculosis, tubercular, tuberculous, anemia": [20, 2], "index: Anemia": [20, 16],
+             "index: Pain, scrotum": [20, 2], "index: Pain": [20, 16]}
     monkeypatch.setattr(learned, "reading_stats", lambda: stats)
-    res = code(note)
-    assert "R52" in res.diagnoses() and "N50.82" not in res.diagnoses()
+    assert code("Anemia due to tuberculosis.").diagnoses() == ["D64.9"]
+    assert code("He complained of pain in the scrotum.").diagnoses() == ["N50.82"]
 
 
 def test_excludes1_spares_conditions_named_apart() -> None:

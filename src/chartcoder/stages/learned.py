@@ -5,7 +5,8 @@
   reading it would have hidden ("Pain"); Verify blends it into the confidence.
 - code precision: judges a path seen too rarely to have its own figure.
 - reading precision: how often a reading's code was right whenever it matched, chosen or not; Locate
-  prefers a reading of fewer words the training notes bore out clearly more often. Counted apart for
+  prefers a reading of fewer words the training notes bore out clearly more often, unless it restates
+  the chosen reading's main term (the same condition less specified). Counted apart for
   the times a longer reading hid it: Locate keeps such a reading beside the longer one when its code
   was usually right then too and it names another condition ("hypertensive" I10 beside hypertensive
   retinopathy H35.03), never the same condition less specified ("infection" B99.9 in "urinary tract

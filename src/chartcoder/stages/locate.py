@@ -88,10 +88,12 @@ def _refines(code: str, other: str) -> bool:
 
 
 def _prefer_learned(reading: tuple[Match, object], readings: list[tuple[Match, object]],
-                    wrong: dict[int, str | None]) -> tuple[Match, object]:
+                    wrong: dict[int, str | None], tokens: list[Token]) -> tuple[Match, object]:
     """The chosen reading, or a reading of fewer of its words that the training notes bore out clearly
-    more often ("Pain" rather than "Pain, scrotum" when the annotators kept to the first): how often each
-    reading's code was right whenever the reading matched, chosen or not (``learned.reading_precision``)."""
+    more often (how often each reading's code was right whenever the reading matched, chosen or not:
+    ``learned.reading_precision``), unless it restates the chosen reading's main term: "Anemia" for
+    "Tuberculosis, anemia" read across "anemia due to tuberculosis", never "Pain" for "Pain, scrotum",
+    the same condition less specified (though the annotators often kept to R52)."""
     m, term = reading
     mine = reading_precision(term.key)
     if mine is None or presumed_combination(term.path):
@@ -100,6 +102,8 @@ def _prefer_learned(reading: tuple[Match, object], readings: list[tuple[Match, o
     for r in readings:
         if r[1] is term or wrong[id(r[1])] or not set(r[0].positions) <= set(m.positions):
             continue
+        if set(r[0].positions) & _condition_positions(m, term, tokens):
+            continue  # the same condition less specified ('Pain' of 'Pain, scrotum')
         p = reading_precision(r[1].key)
         if p is not None and p > best_p:
             best, best_p = r, p
@@ -166,7 +170,7 @@ def choose_readings(readings: list[tuple[Match, object]], sentence_stems: frozen
         seen = {id(r[1]) for r in kept}
         kept += [r for r in best_readings([r for r in readings if not wrong[id(r[1])]], sentence_stems)
                  if id(r[1]) not in seen and (train_precision(r[1].key) or 0) >= FALLBACK_PRECISION]
-    kept = [_prefer_learned(r, readings, wrong) for r in kept]
+    kept = [_prefer_learned(r, readings, wrong, tokens) for r in kept]
     kept += _also_learned(kept, readings, wrong, tokens)
     unique = {id(term): (m, term) for m, term in kept + set_aside}
     return list(unique.values()), wrong

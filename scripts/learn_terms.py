@@ -149,7 +149,7 @@ def learn_terms(documents: list) -> list[dict]:  # noqa: ANN001 - eval Documents
             if k >= MIN_DOCS and k / n >= MIN_PRECISION and related(p, code):
                 entries.append({"stems": list(p), "code": code, "docs": n, "with_code": k})
     # keep the shortest phrase per code when a longer one adds nothing
-    entries.sort(key=lambda e: (e["code"], len(e["stems"]), -e["with_code"]))
+    entries.sort(key=lambda e: (e["code"], len(e["stems"]), -e["with_code"], e["stems"]))  # stems: a stable order
     kept: list[dict] = []
     for e in entries:
         if any(k["code"] == e["code"] and set(k["stems"]) <= set(e["stems"]) for k in kept):

@@ -180,6 +180,7 @@ class Lexicon:
             rarest = min(t.stems, key=lambda s: (freq[s], s))
             self.anchor[rarest].append(i)
         self.anchor = dict(self.anchor)
+        self.stem_sets = [frozenset(t.stems) for t in terms]
 
     def match(self, tokens: list[Token], sentences: list[tuple[int, int]], slack: int = 3,
               segments: list[int] | None = None, coordination: bool = False,
@@ -200,11 +201,12 @@ class Lexicon:
             for i in range(s_start, s_end):
                 for st in tokens[i].stems:
                     where[st].append(i)
+            present = where.keys()
             for st in list(where):
                 for ti in self.anchor.get(st, ()):
-                    term = self.terms[ti]
-                    if any(s not in where for s in term.stems):
+                    if not self.stem_sets[ti] <= present:
                         continue
+                    term = self.terms[ti]
                     best: tuple[int, ...] | None = None
                     for a in where[st]:
                         pos = [a]

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import os
 import re
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
-from functools import cache, lru_cache
+from collections.abc import Callable
+from functools import cache, lru_cache, partial
 from typing import ClassVar
 
 from chartcoder.codesystems import CodeSystem
@@ -102,7 +103,13 @@ def _near_stems(state: CaseState, span: Span, before: int) -> set[str]:
     """Stems of the words of a span and of the few words just before it, within its sentence: a
     modifier that belongs to the mention ('former smoker'), not to a neighbour ('former drinker')."""
     tokens = state.scratch["tokens"]
-    inside = [i for i, t in enumerate(tokens) if t.end > span.start and t.start < span.end]
+    if "token_ends" not in state.scratch:  # tokens are in text order: find the span's by bisection
+        state.scratch["token_ends"] = [t.end for t in tokens]
+    inside = []
+    for i in range(bisect_right(state.scratch["token_ends"], span.start), len(tokens)):
+        if tokens[i].start >= span.end:
+            break
+        inside.append(i)
     if not inside:
         return set()
     lo = next((a for a, b in state.scratch["sentence_tokens"] if a <= inside[0] < b), inside[0])
@@ -147,10 +154,11 @@ def _instructed(cs: CodeSystem, code: str, mention_id: int, evidence: list[Span]
                      path=[path], source="instruction", score=score, title=cs.title(code) or "", notes_checked=[note])
 
 
-def complete_cm(cs: CodeSystem, code: str, stems: set[str], notes: list[str], values: tuple[int, ...] = ()) -> str | None:
-    """Carry an ICD-10-CM code down to a billable code the sentence supports. ``values``: the numbers of the
-    sentence, nearest the mention first ('32 years old, 38 weeks gestation' is 38 weeks, not 32); without
-    them any number of ``stems`` may pick a subcode on a scale."""
+def complete_cm(cs: CodeSystem, code: str, stems: set[str], notes: list[str],
+                values: Callable[[], tuple[int, ...]] | None = None) -> str | None:
+    """Carry an ICD-10-CM code down to a billable code the sentence supports. ``values`` gives the numbers
+    of the sentence, nearest the mention first ('32 years old, 38 weeks gestation' is 38 weeks, not 32),
+    asked only for a scale; without it any number of ``stems`` may pick a subcode on a scale."""
     info = cs.get(code, with_notes=False)
     if info is None and code.endswith("X"):
         # an index code written with its placeholders ("T81.4XX") for a category since subdivided
@@ -175,7 +183,7 @@ def complete_cm(cs: CodeSystem, code: str, stems: set[str], notes: list[str], va
             continue
         numbered = _numbered_children(cs, kids)
         if numbered:
-            numbers = values or tuple(sorted(int(s) for s in stems if s.isdigit() and len(s) <= 3))
+            numbers = (values() if values else ()) or tuple(sorted(int(s) for s in stems if s.isdigit() and len(s) <= 3))
             pick = next((k for n in numbers for k, lo, hi in numbered if lo <= n <= hi), None)
             if pick is not None:
                 notes.append(f"{current} -> {pick} (the value stated in the text)")
@@ -383,7 +391,8 @@ class Verify:
                     # also digits are values, never spent: 'stage 3' in the path still picks '... stage 3'
                     spent = {w for w in phrase_stems(cand.path[0].split(": ", 1)[-1]) if not w.isdigit()} \
                         if cand.path else set()
-                    code = complete_cm(cs, cand.code, stems - spent, notes, _values_near(state, cand, sentence_of[cand.mention_id]))
+                    values = partial(_values_near, state, cand, sentence_of[cand.mention_id])
+                    code = complete_cm(cs, cand.code, stems - spent, notes, values)
                     other = self._other_side(state, cand, stems - spent, code)
                     if other is not None:
                         both_sides.append(other)
@@ -580,13 +589,16 @@ class Verify:
         replaces the first condition; the second, when it is exactly the subterm's words, is included
         in it and set aside, unless the combination asks for it ('use additional code')."""
         dx = [c for c in cands if c.type == "diagnosis" and not c.rejected]
+        in_sentence: dict[int, list[Candidate]] = defaultdict(list)
+        for c in dx:
+            in_sentence[sentence_of[c.mention_id]].append(c)
         for a in dx:
             if a.rejected or not a.path or not a.path[0].startswith("index: ") or "→" in a.path[0]:
                 continue
             for words, code in _with_subterms(cs, a.path[0].removeprefix("index: ")):
                 need = set(phrase_stems(words))
-                partner = next((b for b in dx if b is not a and not b.rejected and b.code != a.code
-                                and sentence_of[b.mention_id] == sentence_of[a.mention_id]
+                partner = next((b for b in in_sentence[sentence_of[a.mention_id]] if b is not a and not b.rejected
+                                and b.code != a.code
                                 and need == set(phrase_stems(" ".join(e.text for e in b.evidence)))), None)
                 if partner is None:
                     continue
@@ -693,12 +705,15 @@ class Verify:
         sentence, or restated elsewhere with more words ('hematuria' ... 'gross hematuria'). Findings
         named apart in other words stand as their own. A 'without complications' code always yields."""
         dx = [c for c in cands if c.type == "diagnosis" and not c.rejected]
+        by_head: dict[str, list[Candidate]] = defaultdict(list)  # a sibling shares at least two characters
+        for c in dx:
+            by_head[c.code[:2]].append(c)
         for c in dx:
             without = "without complication" in c.title.lower()
             if not (_unspecified_rank(c.code, c.title) == 2 or without):
                 continue
             parent = c.code[:-1].rstrip(".")
-            better = [o for o in dx if o is not c and not o.rejected and o.code.startswith(parent)
+            better = [o for o in by_head[c.code[:2]] if o is not c and not o.rejected and o.code.startswith(parent)
                       and o.code != c.code and _unspecified_rank(o.code, o.title) < 2
                       and (without or sentence_of.get(o.mention_id) == sentence_of.get(c.mention_id) or _restates(c, o))]
             if better:

@@ -190,8 +190,9 @@ def _absence_unsaid(text: str, tokens: list[Token], m: Match, term: object) -> b
 
 
 @cache
-def _device_rule() -> tuple[tuple[str, ...], frozenset[str]]:
-    rule = load_rules("en", "device_words")
+def _operation_words(rules: str) -> tuple[tuple[str, ...], frozenset[str]]:
+    """A rules file's root operations and the stems of the words one of which their reading needs."""
+    rule = load_rules("en", rules)
     return tuple(rule["operations"]), frozenset(stem(w) for w in rule["words"])
 
 
@@ -199,20 +200,14 @@ def _device_unsaid(term: object, sentence_stems: frozenset[str]) -> bool:
     """A reading of an operation on a device (Removal of device from, Change device in) in a sentence that
     names no device: 'removal of a mass' is an excision, 'postoperative changes' no change of a drain
     (rules/en/device_words.json)."""
-    operations, words = _device_rule()
+    operations, words = _operation_words("device_words")
     return term.path.startswith(operations) and not words & sentence_stems
-
-
-@cache
-def _finding_rule() -> tuple[tuple[str, ...], frozenset[str]]:
-    rule = load_rules("en", "finding_operations")
-    return tuple(rule["operations"]), frozenset(stem(w) for w in rule["done_words"])
 
 
 def _finding_not_done(term: object, sentence_stems: frozenset[str]) -> bool:
     """A root operation whose name is also a finding ('dilation of the pancreatic duct' on a CT, 'compression
     of the duodenum') in a sentence that does not say a procedure was done (rules/en/finding_operations.json)."""
-    operations, done = _finding_rule()
+    operations, done = _operation_words("finding_operations")
     return term.source != "learned" and term.path.split(",")[0].strip() in operations and not done & sentence_stems
 
 

@@ -416,7 +416,8 @@ class Verify:
         live = [c for c in verified if not c.rejected]
         self._combination_hypertension(live, self.systems["diagnosis"])
         self._with_convention(live, self.systems["diagnosis"], sentence_of)
-        self._excludes1(live, self.systems["diagnosis"], sentence_of)
+        negated = {m.id for m in state.mentions if m.assertion.negated}
+        self._excludes1(live, self.systems["diagnosis"], sentence_of, negated)
         self._less_specific(live, sentence_of)
         self._behaviour_stated(live, self.systems["diagnosis"])
         self._site_of_the_primary(state.text, live)
@@ -719,11 +720,12 @@ class Verify:
             if better:
                 c.rejected = f"less specific than {better[0].code}, which is assigned"
 
-    def _excludes1(self, cands: list[Candidate], cs: CodeSystem, sentence_of: dict[int, int]) -> None:
+    def _excludes1(self, cands: list[Candidate], cs: CodeSystem, sentence_of: dict[int, int], negated: set[int]) -> None:
         """Excludes1: two codes that cannot be reported together; keep the better supported. Two conditions
         the record names apart (different sentences) are unrelated and both stand: the exception of
-        guideline I.A.12.a (abdominal pain on admission, back pain later)."""
-        dx = [c for c in cands if c.type == "diagnosis" and not c.rejected]
+        guideline I.A.12.a (abdominal pain on admission, back pain later). A negated mention's codes are not
+        reported (the audit rejects them), so they exclude nothing and are excluded by nothing."""
+        dx = [c for c in cands if c.type == "diagnosis" and not c.rejected and c.mention_id not in negated]
         order = {id(c): i for i, c in enumerate(dx)}
         by_code: dict[str, list[Candidate]] = defaultdict(list)
         for c in dx:

@@ -99,10 +99,11 @@ def _prefer_learned(reading: tuple[Match, object], readings: list[tuple[Match, o
     if mine is None or presumed_combination(term.path):
         return reading
     best, best_p = reading, mine + PREFER_MARGIN
+    condition = _condition_positions(m, term, tokens)
     for r in readings:
         if r[1] is term or wrong[id(r[1])] or not set(r[0].positions) <= set(m.positions):
             continue
-        if set(r[0].positions) & _condition_positions(m, term, tokens):
+        if set(r[0].positions) & condition:
             continue  # the same condition less specified ('Pain' of 'Pain, scrotum')
         p = reading_precision(r[1].key)
         if p is not None and p > best_p:
@@ -139,12 +140,13 @@ def _also_learned(kept: list[tuple[Match, object]], readings: list[tuple[Match, 
     for m, term in kept:
         if presumed_combination(term.path):
             continue
+        condition, chapter = _condition_positions(m, term, tokens), strip_code(term.code)[0]
         for r in readings:
             rm, rterm = r
             code = strip_code(rterm.code)
             if id(rterm) in chosen or wrong[id(rterm)] or code in codes or not set(rm.positions) < set(m.positions):
                 continue
-            if set(rm.positions) & _condition_positions(m, term, tokens) or code[0] in ("R", strip_code(term.code)[0]):
+            if set(rm.positions) & condition or code[0] in ("R", chapter):
                 continue  # the same condition less specified, or a symptom integral to it (I.B.5)
             p = hidden_precision(rterm.key)
             if p is not None and p >= ALSO_PRECISION:

@@ -183,7 +183,7 @@ def complete_cm(cs: CodeSystem, code: str, stems: set[str], notes: list[str],
             continue
         numbered = _numbered_children(cs, kids)
         if numbered:
-            numbers = (values() if values else ()) or tuple(sorted(int(s) for s in stems if s.isdigit() and len(s) <= 3))
+            numbers = values() if values else tuple(sorted(int(s) for s in stems if s.isdigit() and len(s) <= 3))
             pick = next((k for n in numbers for k, lo, hi in numbered if lo <= n <= hi), None)
             if pick is not None:
                 notes.append(f"{current} -> {pick} (the value stated in the text)")

@@ -7,11 +7,15 @@ the halves swap; the micro P/R/F1 of both halves together is printed: the phrase
 (``learn_term_stats.py``). ``--shipped-terms`` keeps the shipped phrase dictionary, learned from all of
 train (faster, but optimistic by the dictionary's share).
 
-    python scripts/cv_codiesp_train.py ../shared/data/codiesp/train [--shipped-terms]
+    python scripts/cv_codiesp_train.py ../shared/data/codiesp/train [--shipped-terms] [--dump FILE]
+
+``--dump FILE`` writes each held-out note's gold and predicted codes as JSON lines, for counting which
+codes the coder misses or invents most without looking at dev.
 """
 
 from __future__ import annotations
 
+import json
 import sys
 from collections import Counter
 from pathlib import Path
@@ -47,6 +51,8 @@ def main() -> None:
     per_fold_terms = "--shipped-terms" not in sys.argv
     valid = get_system("icd10cm").is_valid
     docs = read_codiesp(split).documents
+    dump = Path(sys.argv[sys.argv.index("--dump") + 1]) if "--dump" in sys.argv else None
+    dumped: list[str] = []
     counts: Counter[str] = Counter()
     states = None
     for fold in (0, 1):
@@ -61,6 +67,11 @@ def main() -> None:
         for doc, state in code_all(docs[fold::2]):
             dx = [a.code for a in state.assignments if a.type == "diagnosis"]
             px = [(a.code, a.determined) for a in state.assignments if a.type == "procedure"]
+            if dump:
+                dumped.append(json.dumps({"doc": doc.doc_id, "gold_dx": doc.gold.diagnoses,
+                                       "pred_dx": align_to_gold(doc.gold.diagnoses, dx, valid),
+                                       "gold_px": doc.gold.procedures,
+                                       "pred_px": as_annotated(doc.gold.procedures, px)}))
             for kind, gold, pred in (("diagnoses", doc.gold.diagnoses, align_to_gold(doc.gold.diagnoses, dx, valid)),
                                      ("procedures as annotated", doc.gold.procedures,
                                       as_annotated(doc.gold.procedures, px))):
@@ -69,6 +80,8 @@ def main() -> None:
                 counts[kind + " pred"] += n_pred
                 counts[kind + " gold"] += n_gold
     use_learned_terms(None)
+    if dump:
+        dump.write_text("".join(line + "\n" for line in dumped))
     for kind in ("diagnoses", "procedures as annotated"):
         s = M.prf(counts[kind + " tp"], counts[kind + " pred"], counts[kind + " gold"])
         print(f"{kind}: P {s['precision']:.4f} R {s['recall']:.4f} F1 {s['f1']:.4f}")

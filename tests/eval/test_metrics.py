@@ -56,6 +56,12 @@ def test_older_edition_gold_is_matched_by_its_refinements() -> None:
     # a concept carved out of a still-valid code since 2018 is written as the code the gold used
     assert align_to_gold(["F32.9"], ["F32.A"], {"F32.9", "F32.A"}.__contains__) == ["F32.9"]
     assert align_to_gold(["F33.9"], ["F32.A"], {"F32.9", "F32.A"}.__contains__) == ["F32.A"]
+    # FY2022 moved "myocardial infarction (acute) NOS" from I21.3 to the new I21.9; FY2023 gave hepatic
+    # encephalopathy (indexed to K72.90 before) its own K76.82
+    valid = {"I21.3", "I21.9", "K72.90", "K76.82"}.__contains__
+    assert align_to_gold(["I21.3"], ["I21.9"], valid) == ["I21.3"]
+    assert align_to_gold(["I21.19"], ["I21.9"], valid) == ["I21.9"]
+    assert align_to_gold(["K72.90"], ["K76.82"], valid) == ["K72.90"]
     # a gold code written with placeholders under a category split since (T81.4XX: FY2026 T81.40-T81.49)
     assert align_to_gold(["T81.4XX"], ["T81.49XA"], {"T81.49XA"}.__contains__) == ["T81.4XX"]
 

@@ -872,3 +872,57 @@ def test_an_index_code_with_placeholders_completes_from_its_category(monkeypatch
         monkeypatch.setattr(learned, name, lambda: {})
     res = code("He was admitted with the diagnosis of surgical wound infection.")
     assert any(c.startswith("T81.4") and len(c) == 8 for c in res.diagnoses()), res.diagnoses()
+
+
+def test_a_duration_is_no_three_day_fever() -> None:
+    assert code("She presented with fever for three days.").diagnoses() == ["R50.9"]
+    assert code("Fever of 2 days of evolution.").diagnoses() == ["R50.9"]
+    assert code("She had a three-day fever.").diagnoses() == ["A93.1"], "the disease's name still reads"
+
+
+@pytest.mark.parametrize("note", ["Liver function tests were normal.", "The lymph nodes were normal."])
+def test_a_finding_said_to_be_normal_is_not_coded(note: str) -> None:
+    result = code(note)
+    assert result.diagnoses() == []
+
+
+def test_abnormal_liver_function_tests_still_read() -> None:
+    assert code("Liver function tests were abnormal.").diagnoses() == ["R79.89"]
+
+
+def test_adjective_and_spread_forms_of_index_words(monkeypatch) -> None:
+    """'melenic stools' is melena; 'diffuse' abdominal pain is the index's generalized (R10.84)."""
+    from chartcoder.stages import learned
+
+    for name in ("term_stats", "reading_stats", "code_stats"):
+        monkeypatch.setattr(learned, name, lambda: {})
+    assert code("He presented two melenic stools at home.").diagnoses() == ["K92.1"]
+    assert code("She presented with diffuse abdominal pain.").diagnoses() == ["R10.84"]
+    assert code("Diffuse large B-cell lymphoma of the stomach.").diagnoses()[0].startswith("C83.3")
+
+
+@pytest.mark.parametrize(("note", "expected"), [
+    ("Lymph node metastases were found.", "C77.9"),
+    ("Metastasis to the axillary lymph nodes.", "C77.3"),
+])
+def test_a_lymph_node_is_the_neoplasm_tables_lymph_gland(note: str, expected: str) -> None:
+    assert expected in code(note).diagnoses()
+
+
+def test_a_learned_site_phrase_beside_an_operation_word_is_no_condition(monkeypatch) -> None:
+    """The training notes' translations say "lymph node" for adenopathy; beside "biopsy" or "resected" the
+    phrase names the site operated on."""
+    from chartcoder.stages import learned, lexicon
+
+    for name in ("term_stats", "reading_stats", "code_stats"):
+        monkeypatch.setattr(learned, name, lambda: {})
+    entry = {"stems": ["lymph", "node"], "code": "R59.9", "with_code": 26, "docs": 42}
+    monkeypatch.setattr(lexicon, "learned_entries", lambda: [entry])
+    lexicon._rules_digest.cache_clear()
+    try:
+        assert "R59.9" in code("CT showed multiple lymph nodes in the mediastinum.").diagnoses()
+        assert "R59.9" not in code("Lymph node dissection was performed.").diagnoses()
+        assert "R59.9" not in code("A cervical lymph node biopsy was done.").diagnoses()
+        assert "R59.9" not in code("Of the 30 lymph nodes resected, none was involved.").diagnoses()
+    finally:
+        lexicon._rules_digest.cache_clear()

@@ -101,8 +101,10 @@ def _type_scores(golds: list[list[str]], preds: list[list[str]], ranks: list[lis
 
 
 # Codes created after FY2018 for a concept the FY2018 edition coded under a code that is still valid, so
-# the prefix rule below cannot see the move (FY2022 addenda: "Depression NOS" left F32.9 for the new F32.A).
-CARVED_OUT_SINCE_2018 = {"F32.A": "F32.9"}
+# the prefix rule below cannot see the move (FY2022 addenda: "Depression NOS" left F32.9 for the new F32.A,
+# "Myocardial infarction (acute) NOS" left I21.3 for the new I21.9; FY2023: hepatic encephalopathy, which the
+# index had sent to hepatic failure K72.90, got its own K76.82).
+CARVED_OUT_SINCE_2018 = {"F32.A": "F32.9", "I21.9": "I21.3", "K76.82": "K72.90"}
 
 
 _PCS_REPLACING = {new: old for old, new in PCS_REPLACED_SINCE_2018.items()}

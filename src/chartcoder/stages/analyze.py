@@ -159,6 +159,18 @@ def _procedure_word_only(m: Match, tokens: list[Token], lex: Lexicon) -> bool:
     return all(PROCEDURE_WORD.search(t.word) for t in words) and not own & set(lex.terms[m.term].stems)
 
 
+def _learned_site_operated_on(m: Match, tokens: list[Token], lex: Lexicon) -> bool:
+    """A learned diagnosis phrase right beside a word that says its site was operated on or sampled names
+    that site, not a condition of it: "lymph node" stands for adenopathy in the training notes, not in
+    "lymph node biopsy" or "the 30 lymph nodes resected" (rules/en/operated_site_words.json)."""
+    if lex.terms[m.term].source != "learned":
+        return False
+    words = frozenset(load_rules("en", "operated_site_words")["words"])
+    lo, hi = min(m.positions), max(m.positions)
+    beside = [tokens[p].word for p in (lo - 1, hi + 1, hi + 2) if 0 <= p < len(tokens)]
+    return any(w in words or PROCEDURE_WORD.search(w) for w in beside)
+
+
 CONTEXT_BLOCK = 5000  # characters of whole sentences per ConText document
 
 
@@ -249,7 +261,8 @@ class Analyze:
                                             conjoined=conjoined),
                                   segments if kind == "procedure" else None)
             matches[kind] = [m for m in found if not in_heading.intersection(m.positions)
-                             and not (kind == "diagnosis" and _procedure_word_only(m, tokens, lex))
+                             and not (kind == "diagnosis" and (_procedure_word_only(m, tokens, lex)
+                                                               or _learned_site_operated_on(m, tokens, lex)))
                              and not _across_a_negation(text, tokens, m, lex)]
         state.scratch["matches"] = matches
         state.mentions = self._mentions(state, tokens, sent_tokens, matches, lexicons)

@@ -166,6 +166,14 @@ _SCALE_NAMES = {"stage", "grade", "class", "type", "degree", "phase"}
 _ROMAN = ["i", "ii", "iii", "iv", "v", "vi", "vii", "viii", "ix", "x"]
 _COMPUTED = {"computed", "computerized", "computerised"}
 _CAUSE_AFTER = re.compile(r"\s+(?:to|due)\b", re.I)
+_NUMBER_WORDS = {"one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "a", "several", "few"}
+_TIME_UNITS = {"hour", "hours", "day", "days", "week", "weeks", "month", "months", "year", "years"}
+_DURATION_BEFORE = {"for", "of", "during", "since", "over", "past", "last"}
+
+
+def _is_duration_unit(w: str, previous: str, before: str) -> bool:
+    """'fever for three days': the days are how long, not a "three-day fever" (sandfly fever, A93.1)."""
+    return w in _TIME_UNITS and (previous.isdigit() or previous in _NUMBER_WORDS) and before in _DURATION_BEFORE
 
 
 def note_tokens(text: str) -> list[Token]:
@@ -174,15 +182,16 @@ def note_tokens(text: str) -> list[Token]:
     expansions = _expansions()
     tokens: list[Token] = []
     cased = _cased_expansions()
-    previous = ""
+    previous = before = ""
     for start, end, w in split_words(text):
         forms: list[str] = []
         if previous in _SCALE_NAMES and w in _ROMAN:  # "stage V" is stage 5
             forms.append(str(_ROMAN.index(w) + 1))
         name_word = w == "axial" and previous in _COMPUTED  # "computed axial tomography" is a CT scan
         denominator = w.isdigit() and previous.isdigit() and text[start - 1 : start] == "/"  # "Glasgow 6/15"
-        previous = w
-        if name_word or denominator:
+        duration = _is_duration_unit(w, previous, before)
+        before, previous = previous, w
+        if name_word or denominator or duration:
             continue
         if text[start:end] in cased:
             forms += [stem(x) for x in cased[text[start:end]] if x not in stops]

@@ -926,3 +926,22 @@ def test_a_learned_site_phrase_beside_an_operation_word_is_no_condition(monkeypa
         assert "R59.9" not in code("Of the 30 lymph nodes resected, none was involved.").diagnoses()
     finally:
         lexicon._rules_digest.cache_clear()
+
+
+@pytest.mark.parametrize(("note", "expected"), [
+    ("A 70-year-old man with a history of gastrectomy for gastric adenocarcinoma.", "Z90.3"),
+    ("A 61-year-old patient with a history of radical prostatectomy.", "Z90.79"),
+    ("In 2002, she was included in a regular haemodialysis programme.", "Z99.2"),
+    ("He needed a wheelchair from age eight.", "Z99.3"),
+    ("Chronic home oxygen stands out as a background of interest.", "Z99.81"),
+])
+def test_status_and_dependence_read_as_a_note_says_them(note: str, expected: str) -> None:
+    result = code(note)
+    assert expected in result.diagnoses(), result.diagnoses()
+    status = next(a for a in result.codes if a.code == expected)
+    assert status.evidence and status.path[0].startswith("index: ")
+
+
+def test_an_operation_of_this_stay_is_no_status() -> None:
+    assert not [c for c in code("He underwent a gastrectomy for gastric adenocarcinoma.").diagnoses()
+                if c.startswith("Z90")]

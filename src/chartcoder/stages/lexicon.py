@@ -281,7 +281,7 @@ def _icd10cm_terms(cs: CodeSystem) -> list[Term]:
         if stems and not _lost_its_sense(text, stems):
             terms.append(Term(stems, code, "inclusion", text))
     index_terms = _index_terms(cs, "index", nonessential=True)
-    terms += index_terms + _status_terms(index_terms)
+    terms += index_terms + _status_terms(index_terms) + _past_operation_and_dependence_terms(cs)
     terms += _neoplasm_terms(cs)
     terms += _drug_terms(cs)
     terms += _index_terms(cs, "eindex", nonessential=True)
@@ -308,6 +308,30 @@ def _status_terms(index_terms: list[Term]) -> list[Term]:
         elif t.path.startswith("History, personal, allergy, "):
             # "allergic to penicillin" is the allergy status the index files under personal history
             out.append(Term(tuple(s for s in t.stems if s not in personal_history), t.code, "index", t.path))
+    return out
+
+
+def _past_operation_and_dependence_terms(cs: CodeSystem) -> list[Term]:
+    """Status (Z90.-) and dependence (Z99.-) codes the index files under words a note rarely writes
+    (rules/en/status_words.json): an operation said to be past, a dialysis program, a wheelchair."""
+    rules = load_rules("en", "status_words")
+    past = [stem(w) for w in rules["past_words"]]
+    operations = {sub: f"Status, {sub}" for entry in cs.index_lookup("Status") for sub in entry.subterms
+                  if re.fullmatch(r"[a-z]+ectomy", sub)}
+    operations.update(rules["past_operations"])
+    out = []
+
+    def code_of(path: str) -> str | None:
+        entry = next((e for e in cs.index_lookup(path) if e.matched_fully and e.code), None)
+        return entry.code.rstrip("-").rstrip(".") if entry else None
+
+    for word, path in sorted(operations.items()):
+        if code := code_of(path):
+            out += [Term((stem(word), p), code, "index", path) for p in past]
+    for entry in rules["dependence"]:
+        if code := code_of(entry["index"]):
+            out += [Term(tuple(w if w.startswith("__") else stem(w) for w in words), code, "index", entry["index"])
+                    for words in entry["words"]]
     return out
 
 
@@ -635,7 +659,7 @@ def _contrast_from_text(term: Term) -> Term:
 @cache
 def _rules_digest() -> str:
     h = hashlib.sha256(LEXICON_VERSION.encode())
-    for name in ("abbreviations", "cased_abbreviations", "synonyms", "stopwords", "procedure_terms"):
+    for name in ("abbreviations", "cased_abbreviations", "synonyms", "stopwords", "procedure_terms", "status_words"):
         h.update(resources.files("chartcoder.rules").joinpath("en", f"{name}.json").read_bytes())
     h.update(json.dumps(learned_entries(), sort_keys=True).encode())
     h.update(Path(__file__).read_bytes())

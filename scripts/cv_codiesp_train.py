@@ -71,7 +71,9 @@ def main() -> None:
                 dumped.append(json.dumps({"doc": doc.doc_id, "gold_dx": doc.gold.diagnoses,
                                        "pred_dx": align_to_gold(doc.gold.diagnoses, dx, valid),
                                        "gold_px": doc.gold.procedures,
-                                       "pred_px": as_annotated(doc.gold.procedures, px)}))
+                                       "pred_px": as_annotated(doc.gold.procedures, px),
+                                       "dx_paths": [[align_to_gold(doc.gold.diagnoses, [a.code], valid)[0], a.path[0]]
+                                                    for a in state.assignments if a.type == "diagnosis"]}))
             for kind, gold, pred in (("diagnoses", doc.gold.diagnoses, align_to_gold(doc.gold.diagnoses, dx, valid)),
                                      ("procedures as annotated", doc.gold.procedures,
                                       as_annotated(doc.gold.procedures, px))):

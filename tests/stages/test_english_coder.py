@@ -945,3 +945,43 @@ def test_status_and_dependence_read_as_a_note_says_them(note: str, expected: str
 def test_an_operation_of_this_stay_is_no_status() -> None:
     assert not [c for c in code("He underwent a gastrectomy for gastric adenocarcinoma.").diagnoses()
                 if c.startswith("Z90")]
+
+
+@pytest.mark.parametrize(("note", "expected"), [
+    ("Episodes of hypercapnic respiratory failure.", "J96.92"),
+    ("Hypoxic respiratory failure.", "J96.91"),
+])
+def test_an_adjective_of_a_finding_reads_as_the_finding(note: str, expected: str) -> None:
+    assert code(note).diagnoses() == [expected]
+
+
+@pytest.mark.parametrize(("note", "expected"), [
+    ("With the diagnosis of inferior AMI, he received fibrinolytic therapy.", "I21.19"),
+    ("Acute anterior wall myocardial infarction.", "I21.09"),
+    ("Non-ST elevation myocardial infarction.", "I21.4"),
+])
+def test_an_infarction_named_by_its_wall_is_a_stemi_of_that_wall(monkeypatch, note: str, expected: str) -> None:
+    """The Tabular List includes a transmural infarction of a wall under STEMI by site (I21.19 'Transmural
+    (Q wave) infarction (acute) (of) inferior (wall) NOS'), so the index's 'ST elevation' is implied."""
+    from chartcoder.stages import learned
+
+    for name in ("term_stats", "reading_stats", "code_stats"):
+        monkeypatch.setattr(learned, name, lambda: {})
+    result = code(note)
+    assert result.diagnoses() == [expected]
+    assert "ST elevation" in result.codes[0].path[0] or expected == "I21.4"
+
+
+def test_an_organisms_species_name_is_not_the_disease() -> None:
+    assert "J18.9" not in code("Cultures grew K pneumoniae ESBL.").diagnoses()
+    assert code("Mycoplasma pneumoniae pneumonia.").diagnoses() == ["J15.7"]
+
+
+def test_a_qualified_disease_is_not_also_an_unqualified_illness(monkeypatch) -> None:
+    from chartcoder.stages import learned
+
+    for name in ("term_stats", "reading_stats", "code_stats"):
+        monkeypatch.setattr(learned, name, lambda: {})
+    dx = code("Biopsy of the temporal artery showed only signs of atherosclerotic disease.").diagnoses()
+    assert "R69" not in dx and dx and dx[0].startswith("I70"), dx
+    assert code("Two years later the disease remained stable.").diagnoses() == ["R69"]

@@ -12,7 +12,7 @@ from chartcoder.llm.agents import options_for
 from chartcoder.pipeline import CaseState
 from chartcoder.rules import load_rules
 from chartcoder.stages.en_text import Token, note_tokens, stem
-from chartcoder.stages.lexicon import Lexicon, Match, conjoined_items, drop_borrowed, lexicon, list_segments
+from chartcoder.stages.lexicon import Lexicon, Match, conjoined_items, drop_borrowed, generic_only, lexicon, list_segments
 from chartcoder.types import Assertion, Mention, Section, Span
 
 _HEADING = re.compile(r"^[ \t]*([A-Za-z][A-Za-z /&()-]{1,60}?)[ \t]*:[ \t]*", re.M)
@@ -171,6 +171,17 @@ def _learned_site_operated_on(m: Match, tokens: list[Token], lex: Lexicon) -> bo
     return any(w in words or PROCEDURE_WORD.search(w) for w in beside)
 
 
+def _drop_qualified_generic(matches: list[Match], lex: Lexicon) -> list[Match]:
+    """A generic word read alone ('disease' as Illness, R69) right after a word read as a condition of its
+    own is that condition's noun: "atherosclerotic disease" is the atherosclerosis, not also an unqualified
+    disease."""
+    generic = [m for m in matches if generic_only(lex.terms[m.term])]
+    if not generic:
+        return matches
+    read = {p for m in matches if not generic_only(lex.terms[m.term]) for p in m.positions}
+    return [m for m in matches if not (generic_only(lex.terms[m.term]) and min(m.positions) - 1 in read)]
+
+
 CONTEXT_BLOCK = 5000  # characters of whole sentences per ConText document
 
 
@@ -264,6 +275,7 @@ class Analyze:
                              and not (kind == "diagnosis" and (_procedure_word_only(m, tokens, lex)
                                                                or _learned_site_operated_on(m, tokens, lex)))
                              and not _across_a_negation(text, tokens, m, lex)]
+        matches["diagnosis"] = _drop_qualified_generic(matches["diagnosis"], lexicons["diagnosis"])
         state.scratch["matches"] = matches
         state.mentions = self._mentions(state, tokens, sent_tokens, matches, lexicons)
         return state

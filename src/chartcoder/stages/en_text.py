@@ -20,11 +20,13 @@ _stemmer = PorterStemmer()
 # history is not a "personality", a "positive" test is not a "position", "general" condition is not
 # "generalized", "medical" history is not "medication", a "traumatic" history is not a "traumatism", a
 # "depressible" or "depressing" (soft) abdomen is not depressed, "meningeal" enhancement is not meningism,
-# a "burning" pain is not a burn, blood "tests" are not "testes".
+# a "burning" pain is not a burn, blood "tests" are not "testes"; Latin species names of organisms
+# (Klebsiella pneumoniae, Neisseria meningitidis, Haemophilus influenzae) are not the diseases.
 STEM_OVERRIDES = {"several": "several", "personal": "personal", "positive": "positive", "general": "general",
                   "medical": "medical", "traumatic": "traumatic",
                   "depressible": "depressible", "meningeal": "meningeal", "burning": "burning",
                   "testes": "testi", "depressing": "depressing", "sterile": "sterile",
+                  "pneumoniae": "pneumoniae", "meningitidis": "meningitidis", "influenzae": "influenzae",
                   "pres": "pres"}  # the syndrome PRES is not the prefix of "pre-dialysis"
 
 

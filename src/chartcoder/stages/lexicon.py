@@ -46,6 +46,17 @@ BARE_MAIN_TERMS = {"illness", "disease", "disorder", "syndrome", "condition", "p
                    "transient"}  # "Transient (meaning homeless) Z59.00": the gloss is the sense, not a modifier
 
 
+@cache
+def _generic_stems() -> frozenset[str]:
+    return frozenset(stem(w) for w in (*BARE_MAIN_TERMS, "illness", "unspecified"))
+
+
+def generic_only(term: Term) -> bool:
+    """A reading of a generic word alone ('disease' read as Illness, R69) names no condition of its own: it
+    stands for an unqualified disease only, never in place of a named one."""
+    return set(term.stems) <= _generic_stems()
+
+
 @dataclass(frozen=True)
 class Term:
     """A phrase of the book that leads to a code."""
@@ -406,6 +417,7 @@ def _index_terms(cs: CodeSystem, source: str, pointers: re.Pattern[str] | None =
     by_id = {r[0]: r for r in rows}
     alt_cache: dict[int, list[tuple[str, ...]]] = {}
     skip: set[int] = set()
+    implied = set(load_rules("en", "implied_subterms")["paths"]) if source == "index" and pointers is None else set()
 
     def alts(node_id: int) -> list[tuple[str, ...]]:
         if node_id in alt_cache:
@@ -419,6 +431,8 @@ def _index_terms(cs: CodeSystem, source: str, pointers: re.Pattern[str] | None =
             return alt_cache[node_id]
         mine = _alternatives(title)
         above = alts(parent) if parent is not None else []  # first, so that a skipped parent is known
+        if parent is not None and path(parent) in implied:  # "inferior AMI": STEMI by wall, unsaid
+            above = above + [a for a in alts(by_id[parent][1]) if a not in above]
         if (mine == [()] and title.lower().strip() not in CONNECTORS) or (parent is not None and parent in skip) \
                 or (parent is None and title.split(",")[0].strip().lower() in SKIP_MAIN_TERMS) \
                 or (parent is None and pointers is not None and title.strip().lower() in FINDING_WORDS):
@@ -659,7 +673,8 @@ def _contrast_from_text(term: Term) -> Term:
 @cache
 def _rules_digest() -> str:
     h = hashlib.sha256(LEXICON_VERSION.encode())
-    for name in ("abbreviations", "cased_abbreviations", "synonyms", "stopwords", "procedure_terms", "status_words"):
+    for name in ("abbreviations", "cased_abbreviations", "synonyms", "stopwords", "procedure_terms", "status_words",
+                 "implied_subterms"):
         h.update(resources.files("chartcoder.rules").joinpath("en", f"{name}.json").read_bytes())
     h.update(json.dumps(learned_entries(), sort_keys=True).encode())
     h.update(Path(__file__).read_bytes())

@@ -19,7 +19,7 @@ from chartcoder.rules import load_rules
 from chartcoder.stages.analyze import sentence_span
 from chartcoder.stages.en_text import Token, absent_words, phrase_stems, stem
 from chartcoder.stages.learned import hidden_precision, presumed_combination, reading_precision, train_precision, usually_wrong
-from chartcoder.stages.lexicon import BOTH_SIDES, PCS_POINTER, Match, lexicon, strip_code
+from chartcoder.stages.lexicon import BOTH_SIDES, PCS_POINTER, Match, generic_only, lexicon, strip_code
 from chartcoder.types import Candidate, Mention, Span
 
 FALLBACK_PRECISION = 0.4
@@ -171,7 +171,8 @@ def choose_readings(readings: list[tuple[Match, object]], sentence_stems: frozen
     if set_aside:
         seen = {id(r[1]) for r in kept}
         kept += [r for r in best_readings([r for r in readings if not wrong[id(r[1])]], sentence_stems)
-                 if id(r[1]) not in seen and (train_precision(r[1].key) or 0) >= FALLBACK_PRECISION]
+                 if id(r[1]) not in seen and not generic_only(r[1])
+                 and (train_precision(r[1].key) or 0) >= FALLBACK_PRECISION]
     kept = [_prefer_learned(r, readings, wrong, tokens) for r in kept]
     kept += _also_learned(kept, readings, wrong, tokens)
     unique = {id(term): (m, term) for m, term in kept + set_aside}

@@ -985,3 +985,19 @@ def test_a_qualified_disease_is_not_also_an_unqualified_illness(monkeypatch) -> 
     dx = code("Biopsy of the temporal artery showed only signs of atherosclerotic disease.").diagnoses()
     assert "R69" not in dx and dx and dx[0].startswith("I70"), dx
     assert code("Two years later the disease remained stable.").diagnoses() == ["R69"]
+
+
+@pytest.mark.parametrize(("note", "expected"), [
+    ("She presented with severe pain in the left iliac fossa.", "R10.32"),
+    ("Pain in the right iliac fossa.", "R10.31"),
+    ("Acute pain in the left hypochondrium.", "R10.12"),
+    ("Pain in the epigastrium.", "R10.13"),
+])
+def test_abdominal_regions_named_the_spanish_way_are_the_index_quadrants(monkeypatch, note: str,
+                                                                         expected: str) -> None:
+    from chartcoder.stages import learned
+
+    for name in ("term_stats", "reading_stats", "code_stats"):
+        monkeypatch.setattr(learned, name, lambda: {})
+    assert code(note).diagnoses() == [expected]
+    assert code("Thrombosis of the left iliac vein.").diagnoses() == ["I82.422"], "an iliac vein stays a vein"

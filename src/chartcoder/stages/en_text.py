@@ -107,6 +107,14 @@ def _expansions() -> dict[str, tuple[str, ...]]:
     return out
 
 
+@lru_cache(maxsize=1)
+def _phrase_synonyms() -> dict[tuple[str, ...], tuple[str, ...]]:
+    """Synonyms of several words ("iliac fossa": lower quadrant of the abdomen), read at the phrase's
+    first word."""
+    return {tuple(k.split()): tuple(v.lower().split()) for k, v in load_rules("en", "synonyms").items()
+            if " " in k}
+
+
 def expansion(text: str) -> tuple[str, ...]:
     """The words an abbreviation as written stands for ("TUR" -> transurethral resection); () for a word."""
     return _cased_expansions().get(text) or _expansions().get(text.lower(), ())
@@ -185,7 +193,10 @@ def note_tokens(text: str) -> list[Token]:
     tokens: list[Token] = []
     cased = _cased_expansions()
     previous = before = ""
-    for start, end, w in split_words(text):
+    words = split_words(text)
+    phrases = _phrase_synonyms()
+    longest = max((len(k) for k in phrases), default=0)
+    for i, (start, end, w) in enumerate(words):
         forms: list[str] = []
         if previous in _SCALE_NAMES and w in _ROMAN:  # "stage V" is stage 5
             forms.append(str(_ROMAN.index(w) + 1))
@@ -197,6 +208,9 @@ def note_tokens(text: str) -> list[Token]:
             continue
         if text[start:end] in cased:
             forms += [stem(x) for x in cased[text[start:end]] if x not in stops]
+        if longest > 1:
+            following = tuple(x[2] for x in words[i : i + longest])
+            forms += [stem(x) for k, v in phrases.items() if following[: len(k)] == k for x in v if x not in stops]
         parts = word_parts(w)
         for part in [w, *parts] if len(parts) > 1 else parts:
             if part == "secondary" and _CAUSE_AFTER.match(text, end):

@@ -116,12 +116,18 @@ def _hidden(m: Match, readings: list[tuple[Match, object]]) -> bool:
     return any(set(m.positions) < set(o.positions) for o, _ in readings)
 
 
+def main_term(path: str) -> str:
+    """The main term of an index path ('Infection' of 'Infection, urinary'; 'Dilation' of 'Dilation,
+    Pancreatic Duct'), without a cross-reference."""
+    return path.split(",")[0].split(" →")[0].strip()
+
+
 def _condition_positions(m: Match, term: object, tokens: list[Token]) -> set[int]:
     """The words of a reading that name its condition: those of an index path's main term ('infection' of
     'Infection, urinary'); a tabular title or a learned phrase names one condition with all its words."""
     if term.source not in ("index", "eindex", "drug"):
         return set(m.positions)
-    main = set(phrase_stems(term.path.split(",")[0].split(" →")[0]))
+    main = set(phrase_stems(main_term(term.path)))
     return {p for p in m.positions if main & set(tokens[p].stems)}
 
 
@@ -211,7 +217,7 @@ def _finding_not_done(term: object, sentence_stems: frozenset[str]) -> bool:
     """A root operation whose name is also a finding ('dilation of the pancreatic duct' on a CT, 'compression
     of the duodenum') in a sentence that does not say a procedure was done (rules/en/finding_operations.json)."""
     operations, done = _operation_words("finding_operations")
-    return term.source != "learned" and term.path.split(",")[0].strip() in operations and not done & sentence_stems
+    return term.source != "learned" and main_term(term.path) in operations and not done & sentence_stems
 
 
 def _pointers(term: object) -> int:

@@ -112,7 +112,11 @@ def _near_stems(state: CaseState, span: Span, before: int) -> set[str]:
         inside.append(i)
     if not inside:
         return set()
-    lo = next((a for a, b in state.scratch["sentence_tokens"] if a <= inside[0] < b), inside[0])
+    sentences = state.scratch["sentence_tokens"]
+    if "sentence_starts" not in state.scratch:
+        state.scratch["sentence_starts"] = [a for a, _ in sentences]
+    at = bisect_right(state.scratch["sentence_starts"], inside[0]) - 1  # sentences are in order, apart
+    lo = sentences[at][0] if at >= 0 and inside[0] < sentences[at][1] else inside[0]
     first = max(lo, inside[0] - before)
     return {s for t in tokens[first:inside[-1] + 1] for s in t.stems}
 

@@ -1001,3 +1001,24 @@ def test_abdominal_regions_named_the_spanish_way_are_the_index_quadrants(monkeyp
         monkeypatch.setattr(learned, name, lambda: {})
     assert code(note).diagnoses() == [expected]
     assert code("Thrombosis of the left iliac vein.").diagnoses() == ["I82.422"], "an iliac vein stays a vein"
+
+
+def test_an_external_cause_explains_an_injury_told_near_it(monkeypatch) -> None:
+    """Guideline I.C.20: an external cause goes with the injury it explains; 'lifting' (Overexertion,
+    X50.9) in a skin examination explains no fracture told paragraphs away."""
+    from chartcoder.stages import learned
+
+    for name in ("term_stats", "reading_stats", "code_stats"):
+        monkeypatch.setattr(learned, name, lambda: {})
+    near = code("Skin lifting was observed around the scar. He had a fracture of the femur.")
+    assert "X50.9XXA" in near.diagnoses(), "within two sentences of the injury it may explain it"
+    far = code("Skin lifting was observed around the scar. Pathology was benign. The nodes were free. "
+               "There was no residual tumor. He had a fracture of the femur.")
+    assert "X50.9XXA" not in far.diagnoses() and "S72.90XA" in far.diagnoses()
+    assert any(r.code == "X50.9XXA" and r.reason == "an external cause without an injury or poisoning it explains"
+               for r in far.rejected)
+
+
+def test_the_uterine_cervix_is_no_neck() -> None:
+    assert code("She developed uterine cervical carcinoma.").diagnoses() == ["C53.9"]
+    assert "C53.9" not in code("Cervical lymph node metastases of a lung carcinoma.").diagnoses()

@@ -109,8 +109,8 @@ def _expansions() -> dict[str, tuple[str, ...]]:
 
 @lru_cache(maxsize=1)
 def _phrase_synonyms() -> dict[tuple[str, ...], tuple[str, ...]]:
-    """Synonyms of several words ("iliac fossa": lower quadrant of the abdomen), read at the phrase's
-    first word."""
+    """Synonyms of several words ("iliac fossa": lower quadrant of the abdomen), read at each of its
+    words."""
     return {tuple(k.split()): tuple(v.lower().split()) for k, v in load_rules("en", "synonyms").items()
             if " " in k}
 
@@ -195,7 +195,7 @@ def note_tokens(text: str) -> list[Token]:
     previous = before = ""
     words = split_words(text)
     phrases = _phrase_synonyms()
-    longest = max((len(k) for k in phrases), default=0)
+    phrase_words = {w for k in phrases for w in k}
     for i, (start, end, w) in enumerate(words):
         forms: list[str] = []
         if previous in _SCALE_NAMES and w in _ROMAN:  # "stage V" is stage 5
@@ -208,9 +208,11 @@ def note_tokens(text: str) -> list[Token]:
             continue
         if text[start:end] in cased:
             forms += [stem(x) for x in cased[text[start:end]] if x not in stops]
-        if longest > 1:
-            following = tuple(x[2] for x in words[i : i + longest])
-            forms += [stem(x) for k, v in phrases.items() if following[: len(k)] == k for x in v if x not in stops]
+        if w in phrase_words:  # every word of the phrase stands for the synonym ("uterine cervical": the cervix)
+            for k, v in phrases.items():
+                for back in range(len(k)):
+                    if i - back >= 0 and tuple(x[2] for x in words[i - back : i - back + len(k)]) == k:
+                        forms += [stem(x) for x in v if x not in stops]
         parts = word_parts(w)
         for part in [w, *parts] if len(parts) > 1 else parts:
             if part == "secondary" and _CAUSE_AFTER.match(text, end):

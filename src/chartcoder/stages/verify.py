@@ -363,6 +363,9 @@ def family_history_code(code: str) -> str | None:
     return None
 
 
+EXTERNAL_CAUSE_REACH = 2  # sentences between an external cause and the injury it explains
+
+
 class Verify:
     """Make every candidate a valid, specific code and apply the Tabular instructions."""
 
@@ -425,7 +428,7 @@ class Verify:
         self._less_specific(live, sentence_of)
         self._behaviour_stated(live, self.systems["diagnosis"])
         self._site_of_the_primary(state.text, live)
-        self._external_cause_with_injury(state, live)
+        self._external_cause_with_injury(state, live, sentence_of)
         self._former_smoker(state, live, self.systems["diagnosis"], sentence_of)
         self._uncomplicated_use(live)
         self._lymph_node_region(state, live, self.systems["diagnosis"], sentence_of)
@@ -633,15 +636,17 @@ class Verify:
                 c.code, c.title = new, cs.title(new) or ""
 
     @staticmethod
-    def _external_cause_with_injury(state: CaseState, cands: list[Candidate]) -> None:
+    def _external_cause_with_injury(state: CaseState, cands: list[Candidate], sentence_of: dict[int, int]) -> None:
         """External causes (V00-Y99) are coded with the injury, poisoning or other effect they explain
-        (guideline I.C.20): none when the record has no affirmed S/T code ("no injuries" is none)."""
+        (guideline I.C.20): none when no affirmed S/T code is told within EXTERNAL_CAUSE_REACH sentences of
+        it ("no injuries" is none; a "frozen section" in the pathology report explains no fracture told
+        paragraphs away)."""
         affirmed = {m.id for m in state.mentions if not m.assertion.blocking(state.case.setting)}
-        if any(not c.rejected and c.type == "diagnosis" and c.code[0] in "ST" and c.mention_id in affirmed
-               for c in cands):
-            return
+        injuries = [sentence_of[c.mention_id] for c in cands if not c.rejected and c.type == "diagnosis"
+                    and c.code[0] in "ST" and c.mention_id in affirmed]
         for c in cands:
-            if not c.rejected and c.type == "diagnosis" and c.code[0] in "VWXY":
+            if not c.rejected and c.type == "diagnosis" and c.code[0] in "VWXY" and \
+                    not any(abs(sentence_of[c.mention_id] - s) <= EXTERNAL_CAUSE_REACH for s in injuries):
                 c.rejected = "an external cause without an injury or poisoning it explains"
 
     @staticmethod

@@ -170,6 +170,11 @@ def _parenthesized(text: str) -> tuple[list[str], str]:
 # which would read every "cancer" as a phobia; "Middle lobe (right) syndrome J98.19" lost its "syndrome", which
 # would read every "right middle lobe" of an imaging report as the syndrome.
 INDEX_ERRATA = {"Cancer(o)": "Cancerophobia", "lobe(right)": "lobe syndrome"}
+# Subterms the CMS XML nests one level too high, by (main term, title): "testicular D40.10" closes the list
+# under "Tumor, stromal" (it stands between "stromal" and "sweat gland", out of alphabetical order for a
+# subterm of "Tumor"), so it is a testicular stromal tumor, not every testicular tumor (D49.59 by the
+# Neoplasm Table). Read with the parent's word.
+INDEX_PATH_ERRATA = {("Tumor", "testicular"): "stromal testicular"}
 
 
 def _split_title(el: etree._Element) -> tuple[str, str | None]:
@@ -200,6 +205,7 @@ def _build_index(w: StoreWriter, source: str, path: Path) -> int:
     def walk(el: etree._Element, parent_id: int | None, level: int, trail: list[str]) -> None:
         nonlocal n
         title, nemod = _split_title(el)
+        title = INDEX_PATH_ERRATA.get((trail[0], title), title) if len(trail) == 1 else title
         code = el.findtext("code")
         cells = {heads.get(c.get("col"), c.get("col")): (c.text or "").strip() for c in el.findall("cell")}
         cells = {k: v for k, v in cells.items() if v and v not in ("-", "--")}

@@ -67,16 +67,15 @@ def main() -> None:
         for doc, state in code_all(docs[fold::2]):
             dx = [a.code for a in state.assignments if a.type == "diagnosis"]
             px = [(a.code, a.determined) for a in state.assignments if a.type == "procedure"]
+            pred_dx = align_to_gold(doc.gold.diagnoses, dx, valid)
+            pred_px = as_annotated(doc.gold.procedures, px)
             if dump:
-                dumped.append(json.dumps({"doc": doc.doc_id, "gold_dx": doc.gold.diagnoses,
-                                       "pred_dx": align_to_gold(doc.gold.diagnoses, dx, valid),
-                                       "gold_px": doc.gold.procedures,
-                                       "pred_px": as_annotated(doc.gold.procedures, px),
-                                       "dx_paths": [[align_to_gold(doc.gold.diagnoses, [a.code], valid)[0], a.path[0]]
-                                                    for a in state.assignments if a.type == "diagnosis"]}))
-            for kind, gold, pred in (("diagnoses", doc.gold.diagnoses, align_to_gold(doc.gold.diagnoses, dx, valid)),
-                                     ("procedures as annotated", doc.gold.procedures,
-                                      as_annotated(doc.gold.procedures, px))):
+                dumped.append(json.dumps({"doc": doc.doc_id, "gold_dx": doc.gold.diagnoses, "pred_dx": pred_dx,
+                                          "gold_px": doc.gold.procedures, "pred_px": pred_px,
+                                          "dx_paths": [[align_to_gold(doc.gold.diagnoses, [a.code], valid)[0], a.path[0]]
+                                                       for a in state.assignments if a.type == "diagnosis"]}))
+            for kind, gold, pred in (("diagnoses", doc.gold.diagnoses, pred_dx),
+                                     ("procedures as annotated", doc.gold.procedures, pred_px)):
                 tp, n_pred, n_gold = M.match_counts(gold, list(dict.fromkeys(pred)), M.exact)
                 counts[kind + " tp"] += tp
                 counts[kind + " pred"] += n_pred

@@ -159,13 +159,18 @@ def _procedure_word_only(m: Match, tokens: list[Token], lex: Lexicon) -> bool:
     return all(PROCEDURE_WORD.search(t.word) for t in words) and not own & set(lex.terms[m.term].stems)
 
 
+@cache
+def _operated_site_words() -> frozenset[str]:
+    return frozenset(load_rules("en", "operated_site_words")["words"])
+
+
 def _learned_site_operated_on(m: Match, tokens: list[Token], lex: Lexicon) -> bool:
     """A learned diagnosis phrase right beside a word that says its site was operated on or sampled names
     that site, not a condition of it: "lymph node" stands for adenopathy in the training notes, not in
     "lymph node biopsy" or "the 30 lymph nodes resected" (rules/en/operated_site_words.json)."""
     if lex.terms[m.term].source != "learned":
         return False
-    words = frozenset(load_rules("en", "operated_site_words")["words"])
+    words = _operated_site_words()
     lo, hi = min(m.positions), max(m.positions)
     beside = [tokens[p].word for p in (lo - 1, hi + 1, hi + 2) if 0 <= p < len(tokens)]
     return any(w in words or PROCEDURE_WORD.search(w) for w in beside)
@@ -175,11 +180,11 @@ def _drop_qualified_generic(matches: list[Match], lex: Lexicon) -> list[Match]:
     """A generic word read alone ('disease' as Illness, R69) right after a word read as a condition of its
     own is that condition's noun: "atherosclerotic disease" is the atherosclerosis, not also an unqualified
     disease."""
-    generic = [m for m in matches if generic_only(lex.terms[m.term])]
-    if not generic:
+    generic = [generic_only(lex.terms[m.term]) for m in matches]
+    if not any(generic):
         return matches
-    read = {p for m in matches if not generic_only(lex.terms[m.term]) for p in m.positions}
-    return [m for m in matches if not (generic_only(lex.terms[m.term]) and min(m.positions) - 1 in read)]
+    read = {p for m, g in zip(matches, generic, strict=True) if not g for p in m.positions}
+    return [m for m, g in zip(matches, generic, strict=True) if not (g and min(m.positions) - 1 in read)]
 
 
 CONTEXT_BLOCK = 5000  # characters of whole sentences per ConText document

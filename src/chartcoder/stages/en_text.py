@@ -103,16 +103,18 @@ def _expansions() -> dict[str, tuple[str, ...]]:
     out: dict[str, tuple[str, ...]] = {}
     for name in ("abbreviations", "synonyms"):
         for word, expansion in load_rules("en", name).items():
-            out[word] = tuple(w for w in expansion.lower().split() if w)
+            if " " not in word:  # a key of several words is a phrase synonym (_phrase_synonyms)
+                out[word] = tuple(w for w in expansion.lower().split() if w)
     return out
 
 
 @lru_cache(maxsize=1)
-def _phrase_synonyms() -> dict[tuple[str, ...], tuple[str, ...]]:
+def _phrase_synonyms() -> tuple[dict[tuple[str, ...], tuple[str, ...]], frozenset[str]]:
     """Synonyms of several words ("iliac fossa": lower quadrant of the abdomen), read at each of its
-    words."""
-    return {tuple(k.split()): tuple(v.lower().split()) for k, v in load_rules("en", "synonyms").items()
-            if " " in k}
+    words, and the words that occur in them."""
+    phrases = {tuple(k.split()): tuple(v.lower().split()) for k, v in load_rules("en", "synonyms").items()
+               if " " in k}
+    return phrases, frozenset(w for k in phrases for w in k)
 
 
 def expansion(text: str) -> tuple[str, ...]:
@@ -194,8 +196,7 @@ def note_tokens(text: str) -> list[Token]:
     cased = _cased_expansions()
     previous = before = ""
     words = split_words(text)
-    phrases = _phrase_synonyms()
-    phrase_words = {w for k in phrases for w in k}
+    phrases, phrase_words = _phrase_synonyms()
     for i, (start, end, w) in enumerate(words):
         forms: list[str] = []
         if previous in _SCALE_NAMES and w in _ROMAN:  # "stage V" is stage 5

@@ -48,7 +48,7 @@ BARE_MAIN_TERMS = {"illness", "disease", "disorder", "syndrome", "condition", "p
 
 @cache
 def _generic_stems() -> frozenset[str]:
-    return frozenset(stem(w) for w in (*BARE_MAIN_TERMS, "illness", "unspecified"))
+    return frozenset(stem(w) for w in (*BARE_MAIN_TERMS, "unspecified"))
 
 
 def generic_only(term: Term) -> bool:
@@ -334,7 +334,7 @@ def _past_operation_and_dependence_terms(cs: CodeSystem) -> list[Term]:
 
     def code_of(path: str) -> str | None:
         entry = next((e for e in cs.index_lookup(path) if e.matched_fully and e.code), None)
-        return entry.code.rstrip("-").rstrip(".") if entry else None
+        return strip_code(entry.code) if entry else None
 
     for word, path in sorted(operations.items()):
         if code := code_of(path):

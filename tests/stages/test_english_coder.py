@@ -12,6 +12,15 @@ from chartcoder.stages.analyze import NEGATIVE_RESULTS
 SAMPLE = (Path(__file__).parents[2] / "examples" / "discharge_summary.txt").read_text("utf-8")
 
 
+@pytest.fixture
+def without_learned_stats(monkeypatch) -> None:  # noqa: ANN001
+    """The book's readings alone: the train statistics neither set aside nor prefer any."""
+    from chartcoder.stages import learned
+
+    for name in ("term_stats", "reading_stats", "code_stats"):
+        monkeypatch.setattr(learned, name, lambda: {})
+
+
 @pytest.fixture(scope="module")
 def sample():
     return code(SAMPLE)
@@ -303,11 +312,7 @@ def test_a_rare_path_to_a_usually_wrong_code_is_set_aside(monkeypatch) -> None:
     assert any(r.code == "R11.0" and "usually wrong" in r.reason for r in res.rejected)
 
 
-def test_fracture_defaults_to_traumatic_and_external_cause_needs_an_injury(monkeypatch) -> None:
-    from chartcoder.stages import learned
-
-    for name in ("term_stats", "reading_stats", "code_stats"):
-        monkeypatch.setattr(learned, name, lambda: {})
+def test_fracture_defaults_to_traumatic_and_external_cause_needs_an_injury(without_learned_stats) -> None:
     dx = code("He suffered a fall from a ladder with fracture of the left radius.").diagnoses()
     assert "S52.92XA" in dx and "W11.XXXA" in dx
     res = code("She fell from a ladder last year; no injuries.")
@@ -854,22 +859,14 @@ def test_a_hidden_reading_stands_beside_only_when_it_names_another_condition(mon
     assert code("Hypertensive retinopathy.").diagnoses() == ["H35.039"], "hidden and usually wrong then: the longer alone"
 
 
-def test_an_unqualified_disease_is_an_illness(monkeypatch) -> None:
-    from chartcoder.stages import learned
-
-    for name in ("term_stats", "reading_stats", "code_stats"):
-        monkeypatch.setattr(learned, name, lambda: {})
+def test_an_unqualified_disease_is_an_illness(without_learned_stats) -> None:
     assert "R69" in code("Two years later the disease remained stable.").diagnoses()
     dx = code("She has Crohn's disease.").diagnoses()
     assert "R69" not in dx and dx == ["K50.90"], "a named disease is read as itself"
 
 
 
-def test_an_index_code_with_placeholders_completes_from_its_category(monkeypatch) -> None:
-    from chartcoder.stages import learned
-
-    for name in ("term_stats", "reading_stats", "code_stats"):
-        monkeypatch.setattr(learned, name, lambda: {})
+def test_an_index_code_with_placeholders_completes_from_its_category(without_learned_stats) -> None:
     res = code("He was admitted with the diagnosis of surgical wound infection.")
     assert any(c.startswith("T81.4") and len(c) == 8 for c in res.diagnoses()), res.diagnoses()
 
@@ -890,12 +887,8 @@ def test_abnormal_liver_function_tests_still_read() -> None:
     assert code("Liver function tests were abnormal.").diagnoses() == ["R79.89"]
 
 
-def test_adjective_and_spread_forms_of_index_words(monkeypatch) -> None:
+def test_adjective_and_spread_forms_of_index_words(without_learned_stats) -> None:
     """'melenic stools' is melena; 'diffuse' abdominal pain is the index's generalized (R10.84)."""
-    from chartcoder.stages import learned
-
-    for name in ("term_stats", "reading_stats", "code_stats"):
-        monkeypatch.setattr(learned, name, lambda: {})
     assert code("He presented two melenic stools at home.").diagnoses() == ["K92.1"]
     assert code("She presented with diffuse abdominal pain.").diagnoses() == ["R10.84"]
     assert code("Diffuse large B-cell lymphoma of the stomach.").diagnoses()[0].startswith("C83.3")
@@ -909,13 +902,11 @@ def test_a_lymph_node_is_the_neoplasm_tables_lymph_gland(note: str, expected: st
     assert expected in code(note).diagnoses()
 
 
-def test_a_learned_site_phrase_beside_an_operation_word_is_no_condition(monkeypatch) -> None:
+def test_a_learned_site_phrase_beside_an_operation_word_is_no_condition(without_learned_stats, monkeypatch) -> None:
     """The training notes' translations say "lymph node" for adenopathy; beside "biopsy" or "resected" the
     phrase names the site operated on."""
-    from chartcoder.stages import learned, lexicon
+    from chartcoder.stages import lexicon
 
-    for name in ("term_stats", "reading_stats", "code_stats"):
-        monkeypatch.setattr(learned, name, lambda: {})
     entry = {"stems": ["lymph", "node"], "code": "R59.9", "with_code": 26, "docs": 42}
     monkeypatch.setattr(lexicon, "learned_entries", lambda: [entry])
     lexicon._rules_digest.cache_clear()
@@ -960,13 +951,9 @@ def test_an_adjective_of_a_finding_reads_as_the_finding(note: str, expected: str
     ("Acute anterior wall myocardial infarction.", "I21.09"),
     ("Non-ST elevation myocardial infarction.", "I21.4"),
 ])
-def test_an_infarction_named_by_its_wall_is_a_stemi_of_that_wall(monkeypatch, note: str, expected: str) -> None:
+def test_an_infarction_named_by_its_wall_is_a_stemi_of_that_wall(without_learned_stats, note: str, expected: str) -> None:
     """The Tabular List includes a transmural infarction of a wall under STEMI by site (I21.19 'Transmural
     (Q wave) infarction (acute) (of) inferior (wall) NOS'), so the index's 'ST elevation' is implied."""
-    from chartcoder.stages import learned
-
-    for name in ("term_stats", "reading_stats", "code_stats"):
-        monkeypatch.setattr(learned, name, lambda: {})
     result = code(note)
     assert result.diagnoses() == [expected]
     assert "ST elevation" in result.codes[0].path[0] or expected == "I21.4"
@@ -977,11 +964,7 @@ def test_an_organisms_species_name_is_not_the_disease() -> None:
     assert code("Mycoplasma pneumoniae pneumonia.").diagnoses() == ["J15.7"]
 
 
-def test_a_qualified_disease_is_not_also_an_unqualified_illness(monkeypatch) -> None:
-    from chartcoder.stages import learned
-
-    for name in ("term_stats", "reading_stats", "code_stats"):
-        monkeypatch.setattr(learned, name, lambda: {})
+def test_a_qualified_disease_is_not_also_an_unqualified_illness(without_learned_stats) -> None:
     dx = code("Biopsy of the temporal artery showed only signs of atherosclerotic disease.").diagnoses()
     assert "R69" not in dx and dx and dx[0].startswith("I70"), dx
     assert code("Two years later the disease remained stable.").diagnoses() == ["R69"]
@@ -993,23 +976,15 @@ def test_a_qualified_disease_is_not_also_an_unqualified_illness(monkeypatch) -> 
     ("Acute pain in the left hypochondrium.", "R10.12"),
     ("Pain in the epigastrium.", "R10.13"),
 ])
-def test_abdominal_regions_named_the_spanish_way_are_the_index_quadrants(monkeypatch, note: str,
+def test_abdominal_regions_named_the_spanish_way_are_the_index_quadrants(without_learned_stats, note: str,
                                                                          expected: str) -> None:
-    from chartcoder.stages import learned
-
-    for name in ("term_stats", "reading_stats", "code_stats"):
-        monkeypatch.setattr(learned, name, lambda: {})
     assert code(note).diagnoses() == [expected]
     assert code("Thrombosis of the left iliac vein.").diagnoses() == ["I82.422"], "an iliac vein stays a vein"
 
 
-def test_an_external_cause_explains_an_injury_told_near_it(monkeypatch) -> None:
+def test_an_external_cause_explains_an_injury_told_near_it(without_learned_stats) -> None:
     """Guideline I.C.20: an external cause goes with the injury it explains; 'lifting' (Overexertion,
     X50.9) in a skin examination explains no fracture told paragraphs away."""
-    from chartcoder.stages import learned
-
-    for name in ("term_stats", "reading_stats", "code_stats"):
-        monkeypatch.setattr(learned, name, lambda: {})
     near = code("Skin lifting was observed around the scar. He had a fracture of the femur.")
     assert "X50.9XXA" in near.diagnoses(), "within two sentences of the injury it may explain it"
     far = code("Skin lifting was observed around the scar. Pathology was benign. The nodes were free. "

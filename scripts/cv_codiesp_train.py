@@ -10,7 +10,8 @@ train (faster, but optimistic by the dictionary's share).
     python scripts/cv_codiesp_train.py ../shared/data/codiesp/train [--shipped-terms] [--dump FILE]
 
 ``--dump FILE`` writes each held-out note's gold and predicted codes as JSON lines, for counting which
-codes the coder misses or invents most without looking at dev.
+codes the coder misses or invents most without looking at dev, with each diagnosis's evidence
+offsets and the rejected diagnosis candidates with their reasons.
 """
 
 from __future__ import annotations
@@ -73,7 +74,11 @@ def main() -> None:
                 dumped.append(json.dumps({"doc": doc.doc_id, "gold_dx": doc.gold.diagnoses, "pred_dx": pred_dx,
                                           "gold_px": doc.gold.procedures, "pred_px": pred_px,
                                           "dx_paths": [[align_to_gold(doc.gold.diagnoses, [a.code], valid)[0], a.path[0]]
-                                                       for a in state.assignments if a.type == "diagnosis"]}))
+                                                       for a in state.assignments if a.type == "diagnosis"],
+                                          "dx_spans": [[a.code, [[e.start, e.end] for e in a.evidence]]
+                                                       for a in state.assignments if a.type == "diagnosis"],
+                                          "rejected_dx": [[r.code, r.reason, [[e.start, e.end] for e in r.evidence]]
+                                                          for r in state.rejected if r.system == "icd10cm"]}))
             for kind, gold, pred in (("diagnoses", doc.gold.diagnoses, pred_dx),
                                      ("procedures as annotated", doc.gold.procedures, pred_px)):
                 tp, n_pred, n_gold = M.match_counts(gold, list(dict.fromkeys(pred)), M.exact)

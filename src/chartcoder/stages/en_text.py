@@ -21,12 +21,15 @@ _stemmer = PorterStemmer()
 # "generalized", "medical" history is not "medication", a "traumatic" history is not a "traumatism", a
 # "depressible" or "depressing" (soft) abdomen is not depressed, "meningeal" enhancement is not meningism,
 # a "burning" pain is not a burn, blood "tests" are not "testes"; Latin species names of organisms
-# (Klebsiella pneumoniae, Neisseria meningitidis, Haemophilus influenzae) are not the diseases.
+# (Klebsiella pneumoniae, Neisseria meningitidis, Haemophilus influenzae) are not the diseases; sterility is
+# no sterilization, and an artery "visualized" on imaging is no vision.
 STEM_OVERRIDES = {"several": "several", "personal": "personal", "positive": "positive", "general": "general",
                   "medical": "medical", "traumatic": "traumatic",
                   "depressible": "depressible", "meningeal": "meningeal", "burning": "burning",
                   "testes": "testi", "depressing": "depressing", "sterile": "sterile",
                   "pneumoniae": "pneumoniae", "meningitidis": "meningitidis", "influenzae": "influenzae",
+                  "sterility": "sterility", "visualized": "visualized", "visualize": "visualized",
+                  "visualization": "visualized", "visualised": "visualized",
                   "pres": "pres"}  # the syndrome PRES is not the prefix of "pre-dialysis"
 
 
@@ -209,11 +212,16 @@ def note_tokens(text: str) -> list[Token]:
             continue
         if text[start:end] in cased:
             forms += [stem(x) for x in cased[text[start:end]] if x not in stops]
+        apart = False  # one word written apart ("gall bladder"): its parts are that word only
         if w in phrase_words:  # every word of the phrase stands for the synonym ("uterine cervical": the cervix)
             for k, v in phrases.items():
                 for back in range(len(k)):
                     if i - back >= 0 and tuple(x[2] for x in words[i - back : i - back + len(k)]) == k:
                         forms += [stem(x) for x in v if x not in stops]
+                        apart = apart or "".join(k) == "".join(v)
+        if apart:
+            tokens.append(Token(start, end, w, tuple(dict.fromkeys(forms))))
+            continue
         parts = word_parts(w)
         for part in [w, *parts] if len(parts) > 1 else parts:
             if part == "secondary" and _CAUSE_AFTER.match(text, end):

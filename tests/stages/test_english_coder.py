@@ -997,3 +997,40 @@ def test_an_external_cause_explains_an_injury_told_near_it(without_learned_stats
 def test_the_uterine_cervix_is_no_neck() -> None:
     assert code("She developed uterine cervical carcinoma.").diagnoses() == ["C53.9"]
     assert "C53.9" not in code("Cervical lymph node metastases of a lung carcinoma.").diagnoses()
+
+
+def test_a_word_written_apart_reads_as_that_word_only() -> None:
+    dx = code("The gallbladder contained a large gall bladder calculus.").diagnoses()
+    assert "K80.20" in dx and "N21.0" not in dx, "a gall bladder stone is no bladder stone"
+
+
+@pytest.mark.parametrize(("note", "expected"), [
+    ("A 67-year-old man with a history of moderate-severe enolism.", "F10.20"),
+    ("History of chronic ethylic liver disease.", "K70.9"),
+])
+def test_spanish_translations_of_alcohol_words(without_learned_stats, note: str, expected: str) -> None:
+    assert code(note).diagnoses() == [expected]
+
+
+@pytest.mark.parametrize("note", ["Neither lumbar nor polar arteries were visualized.",
+                                  "Sterility studies performed were within normal limits."])
+def test_words_that_only_share_a_stem_with_an_index_word_are_not_it(note: str) -> None:
+    """An artery 'visualized' on imaging is no low vision (H54.-); sterility is no sterilization (Z30.2)."""
+    assert code(note).diagnoses() == []
+
+
+@pytest.mark.parametrize(("note", "expected", "words"), [
+    ("Histology showed an oncocytoma of the right kidney.", "D30.01", "oncocytoma"),
+    ("A fibroadenoma of the left breast.", "D24.2", "fibroadenoma"),
+])
+def test_a_morphology_the_index_reads_by_site_takes_its_behaviour_to_the_neoplasm_table(
+        without_learned_stats, note: str, expected: str, words: str) -> None:
+    """'Oncocytoma - see Neoplasm, benign, by site': the site the note names, in the Benign column."""
+    result = code(note)
+    assert result.diagnoses() == [expected]
+    assert words in [e.text for e in result.codes[0].evidence], "the morphology is part of the evidence"
+
+
+def test_the_index_entry_of_a_morphology_at_a_site_beats_the_table_row(without_learned_stats) -> None:
+    """'Teratoma, ovary' is in the index itself; the Neoplasm Table row the behaviour reads stands aside."""
+    assert code("Mature cystic teratoma of the left ovary.").diagnoses() == ["D27.1"]

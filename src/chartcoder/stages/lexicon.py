@@ -31,8 +31,13 @@ NEOPLASM_COLUMNS = {
     "Malignant Secondary": "__secondary__",
     "Ca in situ": "__insitu__",
     "Benign": "__benign__",
+    "Uncertain Behavior": "__uncertain__",
     "Unspecified Behavior": "__unspecified__",
 }
+# the behaviour a morphology's "see Neoplasm, ..., <behaviour>" names, as the table column it reads
+NEOPLASM_BEHAVIOURS = {"malignant": "Malignant Primary", "secondary": "Malignant Secondary", "in situ": "Ca in situ",
+                       "benign": "Benign", "uncertain behavior": "Uncertain Behavior",
+                       "unspecified behavior": "Unspecified Behavior"}
 MAX_ALTERNATIVES = 8
 # Main terms that name an encounter reason or a status, not a condition found in a note.
 SKIP_MAIN_TERMS = {"encounter", "admission", "examination", "observation", "screening", "test", "use", "old",
@@ -183,8 +188,11 @@ def _alternatives(title: str) -> list[tuple[str, ...]]:
 class Lexicon:
     """Terms plus an anchor index (rarest stem -> terms) for fast matching."""
 
-    def __init__(self, terms: list[Term]) -> None:
+    def __init__(self, terms: list[Term], behaviours: list[Term] | None = None) -> None:
         self.terms = terms
+        # morphology words that name a behaviour for the Neoplasm Table ("dermoid cyst": benign); their
+        # code is the behaviour's pseudo-word, added to the tokens they cover before matching
+        self.behaviours = Lexicon(behaviours) if behaviours else None
         freq = Counter(s for t in terms for s in set(t.stems))
         self.anchor: dict[str, list[int]] = defaultdict(list)
         for i, t in enumerate(terms):
@@ -203,6 +211,9 @@ class Lexicon:
         ("diabetes mellitus, type 2"), not pick one word from each ("pulmonary disease, hypertension").
         """
         found: list[Match] = []
+        morphology: dict[int, frozenset[int]] = {}
+        if self.behaviours is not None:
+            tokens, morphology = self._with_behaviours(tokens, sentences)
         if segments is not None:
             members: dict[int, list[int]] = defaultdict(list)
             for i, seg in enumerate(segments):
@@ -235,8 +246,29 @@ class Lexicon:
                         if span <= len(term.stems) + slack and (best is None or span < max(best) - min(best) + 1):
                             best = tuple(sorted(set(pos)))
                     if best is not None:
+                        if morphology:  # a behaviour read from a morphology holds all of its words
+                            best = tuple(sorted(set(best).union(*(morphology.get(p, ()) for p in best))))
                         found.append(Match(ti, best))
         return found
+
+    def _with_behaviours(self, tokens: list[Token], sentences: list[tuple[int, int]]
+                         ) -> tuple[list[Token], dict[int, frozenset[int]]]:
+        """The tokens with the behaviour pseudo-word of each morphology phrase they spell added to its words,
+        and for each such word the positions of its whole phrase."""
+        assert self.behaviours is not None
+        extra: dict[int, list[str]] = defaultdict(list)
+        phrase: dict[int, frozenset[int]] = {}
+        for m in self.behaviours.match(tokens, sentences, slack=1):
+            for p in m.positions:
+                extra[p].append(self.behaviours.terms[m.term].code)
+                phrase[p] = phrase.get(p, frozenset()) | frozenset(m.positions)
+        if not extra:
+            return tokens, phrase
+        out = list(tokens)
+        for p, words in extra.items():
+            t = out[p]
+            out[p] = Token(t.start, t.end, t.word, tuple(dict.fromkeys(t.stems + tuple(words))))
+        return out, phrase
 
 
 def drop_borrowed(matches: list[Match], coordinated: list[int] | None = None) -> list[Match]:
@@ -557,6 +589,44 @@ def _neoplasm_terms(cs: CodeSystem) -> list[Term]:
     return out
 
 
+SITE_WORDS = re.compile(r",?\s*\b(?:(?:un)?specified site|site unspecified|by site|NEC)\b", re.I)
+
+
+def _morphologies(cs: CodeSystem) -> list[tuple[tuple[str, ...], str, str]]:
+    """Index entries that send a morphology to the Neoplasm Table by site ("Cyst, dermoid - see Neoplasm,
+    benign, by site"): (its words, the behaviour column, its path). Entries with a code of their own keep
+    it; those naming one site ("Meningioma - see Neoplasm, meninges, benign") are left to their subterms,
+    as reading them without the note's site coded more wrongly than rightly on train."""
+    rows = cs.conn.execute("SELECT id, parent_id, title, code, see, see_also FROM index_terms WHERE source = 'index'"
+                           ).fetchall()
+    by_id = {r[0]: r for r in rows}
+    out = []
+    for node_id, _, _, code, see, see_also in rows:
+        target = see or see_also or ""
+        if code or not target.startswith("Neoplasm, "):
+            continue
+        parts = [p.strip() for p in target.split(";")[0].split(",")[1:]]
+        column = next((NEOPLASM_BEHAVIOURS[p.lower()] for p in parts if p.lower() in NEOPLASM_BEHAVIOURS), None)
+        if column is None:
+            continue
+        if any(p.lower() not in NEOPLASM_BEHAVIOURS and p.lower() != "by site" for p in parts):
+            continue  # one site named
+        titles, at = [], node_id
+        while at is not None:
+            titles.append(by_id[at][2])
+            at = by_id[at][1]
+        words = tuple(dict.fromkeys(st for t in reversed(titles) for st in phrase_stems(SITE_WORDS.sub("", t))))
+        if words:
+            out.append((words, column, ", ".join(reversed(titles))))
+    return out
+
+
+def _morphology_behaviours(cs: CodeSystem) -> list[Term]:
+    """Morphologies the index reads 'by site': their words stand for the behaviour, so the site the note
+    names beside them reads from the Neoplasm Table ("dermoid cyst of the left orbit": orbit, benign)."""
+    return [Term(words, NEOPLASM_COLUMNS[column], "morphology", path) for words, column, path in _morphologies(cs)]
+
+
 # Table of Drugs and Chemicals columns, and the pseudo-words the note's wording maps to
 # (rules/en/synonyms.json: "overdose" -> __poisoning__, "suicide" -> __selfharm__, "induced" -> __adverse__…).
 # Poisoning of undetermined intent is coded only when the record says so; unstated intent is accidental.
@@ -700,7 +770,7 @@ def _lexicon_for(system_id: str, fingerprint: str, digest: str) -> Lexicon:
             path.unlink(missing_ok=True)
     builder = {"icd10cm": _icd10cm_terms, "icd10pcs": _icd10pcs_terms}[system_id]
     terms = list(dict.fromkeys(builder(cs)))
-    lex = Lexicon(terms)
+    lex = Lexicon(terms, _morphology_behaviours(cs) if system_id == "icd10cm" else None)
     tmp = path.with_suffix(f".{id(lex)}.tmp")
     path.parent.mkdir(parents=True, exist_ok=True)
     with tmp.open("wb") as f:

@@ -72,6 +72,14 @@ def best_readings(matches: list[tuple[Match, object]],
                     kept[i] = (m, term)
                 dominated = True
                 break
+            if pos == kpos and {term.source, kterm.source} == {"index", "neoplasm"} and term.code[:3] != kterm.code[:3]:
+                # the index names the morphology at that site itself ("Teratoma, ovary" D27.-): its entry, not
+                # the Neoplasm Table row the morphology's behaviour reads (D39.1-); within one category the
+                # table row stays, as it reads the side too
+                if term.source == "index":
+                    kept[i] = (m, term)
+                dominated = True
+                break
             if pos <= kpos and (pos < kpos or len(term.stems) < len(kterm.stems)
                                 or set(term.stems) <= set(kterm.stems)):
                 dominated = True

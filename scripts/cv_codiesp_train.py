@@ -22,7 +22,7 @@ from collections import Counter
 from pathlib import Path
 
 from learn_term_stats import code_all, learn
-from learn_terms import learn_terms
+from learn_terms import learn_terms, originals
 
 from chartcoder.codesystems import get_system
 from chartcoder.eval import metrics as M
@@ -56,11 +56,12 @@ def main() -> None:
     dumped: list[str] = []
     counts: Counter[str] = Counter()
     states = None
+    spanish = originals(split)
     for fold in (0, 1):
         train_half = [d for i, d in enumerate(docs) if i % 2 != fold]
         use({}, {}, {})
         if per_fold_terms:
-            use_learned_terms(learn_terms(train_half))
+            use_learned_terms(learn_terms(train_half, spanish))
             states = code_all(train_half)
         elif states is None:
             states = code_all(docs)

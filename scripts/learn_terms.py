@@ -2,8 +2,10 @@
 from the training annotations): a stemmed 1-3-word phrase that occurs in at least MIN_DOCS train
 notes, whose notes carry the code at least MIN_PRECISION of the time, and whose words are the code's
 own wording (title, category title, index terms; every word for a diagnosis, one for a PCS code)
-becomes a lexicon term for that code. The gold spans index the Spanish originals, so the
-association is by document.
+becomes a lexicon term for that code; that association is by document. The gold spans index the
+Spanish originals (text_files/): aligned to the English sentence by sentence, they also teach
+diagnosis phrases outside the code's wording that stood where the spans went ('exertion' for
+R06.00), in at least SPAN_MIN_DOCS notes and SPAN_MIN_PRECISION of the notes that say them.
 
 Writes ``src/chartcoder/rules/en/learned_terms.json``. Never run this on dev or test data.
 
@@ -20,6 +22,7 @@ from pathlib import Path
 
 from chartcoder.codesystems import get_system
 from chartcoder.eval.datasets import read_codiesp
+from chartcoder.eval.parallel import align, translated_span
 from chartcoder.stages.analyze import sentence_bounds
 from chartcoder.stages.en_text import note_tokens, phrase_stems, stem, stopwords
 from chartcoder.stages.lexicon import lexicon
@@ -28,6 +31,9 @@ OUT = Path(__file__).resolve().parents[1] / "src" / "chartcoder" / "rules" / "en
 MIN_DOCS = 3
 MIN_PRECISION = 0.6
 MAX_N = 3
+SPAN_MIN_DOCS = 3
+SPAN_MIN_PRECISION = 0.6
+SPAN_MARGIN = 15  # characters either side of where a span's place in its sentence went
 
 
 def doc_phrases(text: str) -> set[tuple[str, ...]]:
@@ -120,6 +126,17 @@ def related(phrase: tuple[str, ...], code: str) -> bool:
     return all(w in words for w in phrase)
 
 
+def translated(phrase: tuple[str, ...], code: str) -> bool:
+    """A phrase learned from where the gold spans went, not from the code's wording: never one generic word
+    or a body site alone, never words the book reads as another condition, never a word that only reports."""
+    if len(phrase) == 1 and (phrase[0] in GENERIC or phrase[0] in body_sites() or phrase[0] in REPORTING):
+        return False
+    if all(w in REPORTING or w in body_sites() or w in GENERIC for w in phrase):
+        return False
+    book = book_readings().get(frozenset(phrase))
+    return not book or code[:3] in book
+
+
 @cache
 def word_forms(word: str) -> frozenset[str]:
     """A stemmed word and the stems of what it stands for (abbreviations and synonyms: 'mri', 'x-ray')."""
@@ -131,16 +148,37 @@ def is_pcs(code: str) -> bool:
     return "." not in code and len(code) in (4, 7)
 
 
-def learn_terms(documents: list) -> list[dict]:  # noqa: ANN001 - eval Documents
-    """Learned entries (stems, code, docs, with_code) from coded documents and their gold."""
+def spanned_phrases(doc, original: str) -> dict[str, set[tuple[str, ...]]]:  # noqa: ANN001 - eval Document
+    """Code -> the phrases near where its gold spans went in the English text (the gold offsets index the
+    Spanish original; ``chartcoder.eval.parallel`` aligns the two sentence by sentence and places a span
+    at its relative position in its sentence)."""
+    beads = align(original, doc.text)
+    out: dict[str, set[tuple[str, ...]]] = defaultdict(set)
+    for code, spans in doc.gold.spans.items():
+        for start, end in spans:
+            where = translated_span(beads, start, end, margin=SPAN_MARGIN)
+            if where:
+                out[code] |= doc_phrases(doc.text[where[0] : where[1]])
+    return out
+
+
+def learn_terms(documents: list, originals: dict[str, str] | None = None) -> list[dict]:  # noqa: ANN001
+    """Learned entries (stems, code, docs, with_code) from coded documents and their gold. With the Spanish
+    ``originals`` a diagnosis phrase not in the code's own wording is learned too when it stood in the
+    sentences its gold spans were translated into (SPAN_MIN_DOCS notes, SPAN_MIN_PRECISION of its notes)."""
     phrase_docs: Counter[tuple[str, ...]] = Counter()
     joint: dict[tuple[str, ...], Counter[str]] = defaultdict(Counter)
+    spanned: dict[tuple[str, ...], Counter[str]] = defaultdict(Counter)
     for doc in documents:
         phrases = doc_phrases(doc.case().text)
         codes = set(doc.gold.diagnoses) | set(doc.gold.procedures)
         phrase_docs.update(phrases)
         for p in phrases:
             joint[p].update(codes)
+        if originals and doc.doc_id in originals:
+            for code, near in spanned_phrases(doc, originals[doc.doc_id]).items():
+                for p in near:
+                    spanned[p][code] += 1
     entries = []
     for p, n in phrase_docs.items():
         if n < MIN_DOCS:
@@ -148,6 +186,9 @@ def learn_terms(documents: list) -> list[dict]:  # noqa: ANN001 - eval Documents
         for code, k in joint[p].items():
             if k >= MIN_DOCS and k / n >= MIN_PRECISION and related(p, code):
                 entries.append({"stems": list(p), "code": code, "docs": n, "with_code": k})
+            elif not is_pcs(code) and spanned[p][code] >= SPAN_MIN_DOCS and spanned[p][code] / n >= SPAN_MIN_PRECISION \
+                    and translated(p, code):
+                entries.append({"stems": list(p), "code": code, "docs": n, "with_code": spanned[p][code]})
     # keep the shortest phrase per code when a longer one adds nothing
     entries.sort(key=lambda e: (e["code"], len(e["stems"]), -e["with_code"], e["stems"]))  # stems: a stable order
     kept: list[dict] = []
@@ -158,11 +199,16 @@ def learn_terms(documents: list) -> list[dict]:  # noqa: ANN001 - eval Documents
     return kept
 
 
+def originals(split: Path) -> dict[str, str]:
+    """The Spanish original of each note (text_files/), which the gold span offsets index."""
+    return {p.stem: p.read_text("utf-8") for p in sorted((split / "text_files").glob("*.txt"))}
+
+
 def main() -> None:
     split = Path(sys.argv[1])
     if split.name != "train":
         raise SystemExit("learn only from the train split")
-    kept = learn_terms(read_codiesp(split).documents)
+    kept = learn_terms(read_codiesp(split).documents, originals(split))
     OUT.write_text(json.dumps({"_about": "Learned on the CodiEsp train split by scripts/learn_terms.py "
                                          f"(min docs {MIN_DOCS}, min precision {MIN_PRECISION}).",
                                "terms": kept}, ensure_ascii=False, indent=0), "utf-8")

@@ -5,7 +5,18 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
 
-from learn_terms import related  # noqa: E402
+from learn_terms import learn_terms, related, spanned_phrases  # noqa: E402
+
+from chartcoder.eval.datasets import Document, Gold  # noqa: E402
+
+SPANISH = "Varón de 50 años. Refiere disnea de esfuerzo desde hace meses. La exploración abdominal es normal."
+ENGLISH = "A 50-year-old male. He reports dyspnea on exertion for months. The abdominal examination is normal."
+
+
+def _note(doc_id: str, code: str = "R06.00") -> Document:
+    start = SPANISH.index("disnea")
+    return Document(doc_id=doc_id, lang="en", text=ENGLISH,
+                    gold=Gold(diagnoses=[code], spans={code: [(start, start + len("disnea de esfuerzo"))]}))
 
 
 def test_a_learned_phrase_never_reads_book_words_as_another_condition() -> None:
@@ -22,3 +33,22 @@ def test_a_learned_procedure_phrase_names_the_procedure() -> None:
     assert not related(("imag", "compat"), "BW24"), "'an image compatible with' is no CT"
     assert related(("brain", "mri"), "B030"), "MRI stands for magnetic resonance imaging"
     assert related(("hemodialysi",), "5A1D")
+
+
+def test_a_gold_span_is_read_where_its_sentence_went_in_the_translation() -> None:
+    """The gold offsets index the Spanish original: the phrases near the span's place in the aligned English
+    sentence belong to its code, the other sentences' words do not."""
+    near = spanned_phrases(_note("N1"), SPANISH)["R06.00"]
+    assert ("exert",) in near and ("dyspnea",) in near
+    assert ("abdomin",) not in near and ("examin",) not in near
+
+
+def test_a_phrase_is_learned_from_where_the_spans_went_only_with_the_originals() -> None:
+    """'exertion' is not in R06.00's wording (Dyspnea, unspecified), so only the span-level association
+    of enough notes teaches it; without the Spanish originals it is not learned."""
+    notes = [_note(f"N{i}") for i in range(4)]
+    originals = {n.doc_id: SPANISH for n in notes}
+    learned = {(tuple(e["stems"]), e["code"]) for e in learn_terms(notes, originals)}
+    assert (("exert",), "R06.00") in learned
+    assert (("exert",), "R06.00") not in {(tuple(e["stems"]), e["code"]) for e in learn_terms(notes)}
+    assert not any(stems == ("abdomin",) for stems, _ in learned), "a word of another sentence"

@@ -4,8 +4,9 @@ notes, whose notes carry the code at least MIN_PRECISION of the time, and whose 
 own wording (title, category title, index terms; every word for a diagnosis, one for a PCS code)
 becomes a lexicon term for that code; that association is by document. The gold spans index the
 Spanish originals (text_files/): aligned to the English sentence by sentence, they also teach
-diagnosis phrases outside the code's wording that stood where the spans went ('exertion' for
-R06.00), in at least SPAN_MIN_DOCS notes and SPAN_MIN_PRECISION of the notes that say them.
+phrases outside the code's wording that stood where the spans went ('exertion' for R06.00,
+'scrotal ultrasound' for BV44ZZZ), in at least SPAN_MIN_DOCS notes and SPAN_MIN_PRECISION of the
+notes that say them.
 
 Writes ``src/chartcoder/rules/en/learned_terms.json``. Never run this on dev or test data.
 
@@ -128,11 +129,14 @@ def related(phrase: tuple[str, ...], code: str) -> bool:
 
 def translated(phrase: tuple[str, ...], code: str) -> bool:
     """A phrase learned from where the gold spans went, not from the code's wording: never one generic word
-    or a body site alone, never words the book reads as another condition, never a word that only reports."""
+    or a body site alone, never words the book reads as another condition (diagnoses), never a word that
+    only reports."""
     if len(phrase) == 1 and (phrase[0] in GENERIC or phrase[0] in body_sites() or phrase[0] in REPORTING):
         return False
     if all(w in REPORTING or w in body_sites() or w in GENERIC for w in phrase):
         return False
+    if is_pcs(code):
+        return True
     book = book_readings().get(frozenset(phrase))
     return not book or code[:3] in book
 
@@ -164,7 +168,7 @@ def spanned_phrases(doc, original: str) -> dict[str, set[tuple[str, ...]]]:  # n
 
 def learn_terms(documents: list, originals: dict[str, str] | None = None) -> list[dict]:  # noqa: ANN001
     """Learned entries (stems, code, docs, with_code) from coded documents and their gold. With the Spanish
-    ``originals`` a diagnosis phrase not in the code's own wording is learned too when it stood in the
+    ``originals`` a phrase not in the code's own wording is learned too when it stood in the
     sentences its gold spans were translated into (SPAN_MIN_DOCS notes, SPAN_MIN_PRECISION of its notes)."""
     phrase_docs: Counter[tuple[str, ...]] = Counter()
     joint: dict[tuple[str, ...], Counter[str]] = defaultdict(Counter)
@@ -186,7 +190,7 @@ def learn_terms(documents: list, originals: dict[str, str] | None = None) -> lis
         for code, k in joint[p].items():
             if k >= MIN_DOCS and k / n >= MIN_PRECISION and related(p, code):
                 entries.append({"stems": list(p), "code": code, "docs": n, "with_code": k})
-            elif not is_pcs(code) and spanned[p][code] >= SPAN_MIN_DOCS and spanned[p][code] / n >= SPAN_MIN_PRECISION \
+            elif spanned[p][code] >= SPAN_MIN_DOCS and spanned[p][code] / n >= SPAN_MIN_PRECISION \
                     and translated(p, code):
                 entries.append({"stems": list(p), "code": code, "docs": n, "with_code": spanned[p][code]})
     # keep the shortest phrase per code when a longer one adds nothing

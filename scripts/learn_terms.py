@@ -5,7 +5,7 @@ own wording (title, category title, index terms; every word for a diagnosis, one
 becomes a lexicon term for that code; that association is by document. The gold spans index the
 Spanish originals (text_files/): aligned to the English sentence by sentence, they also teach
 phrases outside the code's wording that stood where the spans went ('exertion' for R06.00,
-'scrotal ultrasound' for BV44ZZZ), in at least SPAN_MIN_DOCS notes and SPAN_MIN_PRECISION of the
+'testicular ultrasound' for BV44ZZZ), in at least SPAN_MIN_DOCS notes and SPAN_MIN_PRECISION of the
 notes that say them.
 
 Writes ``src/chartcoder/rules/en/learned_terms.json``. Never run this on dev or test data.

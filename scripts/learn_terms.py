@@ -131,8 +131,6 @@ def translated(phrase: tuple[str, ...], code: str) -> bool:
     """A phrase learned from where the gold spans went, not from the code's wording: never one generic word
     or a body site alone, never words the book reads as another condition (diagnoses), never a word that
     only reports."""
-    if len(phrase) == 1 and (phrase[0] in GENERIC or phrase[0] in body_sites() or phrase[0] in REPORTING):
-        return False
     if all(w in REPORTING or w in body_sites() or w in GENERIC for w in phrase):
         return False
     if is_pcs(code):
@@ -214,7 +212,9 @@ def main() -> None:
         raise SystemExit("learn only from the train split")
     kept = learn_terms(read_codiesp(split).documents, originals(split))
     OUT.write_text(json.dumps({"_about": "Learned on the CodiEsp train split by scripts/learn_terms.py "
-                                         f"(min docs {MIN_DOCS}, min precision {MIN_PRECISION}).",
+                                         f"(min docs {MIN_DOCS}, min precision {MIN_PRECISION}; from where the "
+                                         f"gold spans went: min docs {SPAN_MIN_DOCS}, min precision "
+                                         f"{SPAN_MIN_PRECISION}, margin {SPAN_MARGIN} characters).",
                                "terms": kept}, ensure_ascii=False, indent=0), "utf-8")
     print(f"{len(kept)} learned terms for {len({e['code'] for e in kept})} codes written to {OUT}")
 

@@ -246,7 +246,8 @@ class Lexicon:
                         if span <= len(term.stems) + slack and (best is None or span < max(best) - min(best) + 1):
                             best = tuple(sorted(set(pos)))
                     if best is not None:
-                        if morphology:  # a behaviour read from a morphology holds all of its words
+                        if morphology:  # a match on a morphology's words holds all of them, so no reading
+                            # borrows one word of the phrase ("dermoid" of "dermoid cyst") and is dropped for it
                             best = tuple(sorted(set(best).union(*(morphology.get(p, ()) for p in best))))
                         found.append(Match(ti, best))
         return found
@@ -623,7 +624,7 @@ def _morphologies(cs: CodeSystem) -> list[tuple[tuple[str, ...], str, str]]:
 
 def _morphology_behaviours(cs: CodeSystem) -> list[Term]:
     """Morphologies the index reads 'by site': their words stand for the behaviour, so the site the note
-    names beside them reads from the Neoplasm Table ("dermoid cyst of the left orbit": orbit, benign)."""
+    names beside them reads from the Neoplasm Table ("oncocytoma of the right kidney": kidney, benign)."""
     return [Term(words, NEOPLASM_COLUMNS[column], "morphology", path) for words, column, path in _morphologies(cs)]
 
 

@@ -1034,3 +1034,49 @@ def test_a_morphology_the_index_reads_by_site_takes_its_behaviour_to_the_neoplas
 def test_the_index_entry_of_a_morphology_at_a_site_beats_the_table_row(without_learned_stats) -> None:
     """'Teratoma, ovary' is in the index itself; the Neoplasm Table row the behaviour reads stands aside."""
     assert code("Mature cystic teratoma of the left ovary.").diagnoses() == ["D27.1"]
+
+
+def test_context_rules_spelled_as_phrases_match_as_the_patterns_did() -> None:
+    """ConText's word-list patterns are read as the phrases they spell (for speed); on sentences that
+    exercise optional words, word lists, a rule two sources spell ("ruled out") and patterns that must stay
+    patterns, every mention gets the same modifiers as with medspaCy's own rules."""
+    import spacy
+    from medspacy.context import ConTextRule
+
+    from chartcoder.rules import load_rules
+    from chartcoder.stages.analyze import _as_phrases, _context_nlp
+
+    fast_nlp, fast = _context_nlp()
+    assert sum(isinstance(r.pattern, list) for r in fast.rules) < 10, "most patterns became phrases"
+    slow_nlp = spacy.blank("en")
+    slow = slow_nlp.add_pipe("medspacy_context", name="slow",
+                             config={"input_span_type": "group", "span_group_name": "mentions"})
+    slow.add([ConTextRule(r["literal"], r["category"], direction=r["direction"], pattern=r.get("pattern"),
+                          max_scope=r.get("max_scope")) for r in load_rules("en", "context_extra")["rules"]])
+    assert len(_as_phrases(slow.rules, slow_nlp)) == len(fast.rules)
+    sentences = [
+        ("The patient denied chest pain.", "chest pain"),
+        ("Neurology ruled out the possibility of facial paralysis.", "facial paralysis"),
+        ("Infectious diseases are ruled out.", "Infectious diseases"),
+        ("There was no new evidence of pneumonia.", "pneumonia"),
+        ("Her mother reports fever.", "fever"),
+        ("Pneumonia may be ruled out for now.", "Pneumonia"),
+        ("She declined the colonoscopy.", "colonoscopy"),
+        ("He has a history of asthma but no wheezing now.", "asthma"),
+        ("Ascites was not observed.", "Ascites"),
+        ("Cirrhosis, Child-Pugh B.", "Cirrhosis"),
+        ("Without personal medical history of interest, she had hepatitis.", "hepatitis"),
+        ("Serology was nonreactive for syphilis.", "syphilis"),
+    ]
+    for text, mention in sentences:
+        seen = []
+        for nlp, ctx in ((fast_nlp, fast), (slow_nlp, slow)):
+            doc = nlp.make_doc(text)
+            for tok in doc:
+                tok.is_sent_start = tok.i == 0
+            start = text.index(mention)
+            doc.spans["mentions"] = [doc.char_span(start, start + len(mention), alignment_mode="expand")]
+            ctx(doc)
+            seen.append(sorted((m.category, m.direction, m._start, m._end)
+                               for m in doc.spans["mentions"][0]._.modifiers))
+        assert seen[0] == seen[1], text

@@ -40,13 +40,60 @@ def _context_nlp():  # noqa: ANN202 - spaCy objects
     logging.getLogger("medspacy").setLevel(logging.ERROR)
     nlp = spacy.blank("en")
     nlp.max_length = 10_000_000  # only the tokenizer runs (no parser or NER); the coder caps a note's size itself
-    ctx = nlp.add_pipe("medspacy_context", config={"input_span_type": "group", "span_group_name": "mentions"})
+    ctx = nlp.add_pipe("medspacy_context", config={"input_span_type": "group", "span_group_name": "mentions",
+                                                   "rules": None})
     from medspacy.context import ConTextRule
 
-    ctx.add([ConTextRule(r["literal"], r["category"], direction=r["direction"], pattern=r.get("pattern"),
-                         max_scope=r.get("max_scope"))
-             for r in load_rules("en", "context_extra")["rules"]])
+    ours = [ConTextRule(r["literal"], r["category"], direction=r["direction"], pattern=r.get("pattern"),
+                        max_scope=r.get("max_scope")) for r in load_rules("en", "context_extra")["rules"]]
+    ctx.add(_as_phrases(ConTextRule.from_json(ctx.DEFAULT_RULES_FILEPATH) + ours, nlp))
     return nlp, ctx
+
+
+def _phrase_forms(pattern: list[dict]) -> list[list[str]] | None:
+    """Every token sequence a token pattern of lower-case words, word lists and optional tokens matches;
+    None for a pattern that needs spaCy's Matcher (another attribute or operator)."""
+    forms: list[list[str]] = [[]]
+    for token in pattern:
+        if set(token) - {"LOWER", "OP"} or token.get("OP") not in (None, "?"):
+            return None
+        value = token["LOWER"]
+        if isinstance(value, dict):
+            if set(value) != {"IN"}:
+                return None
+            words = [w for w in value["IN"] if " " not in w]  # a token never holds a space: never matched
+        else:
+            words = [value]
+        options: list[list[str]] = [[w] for w in words] + ([[]] if token.get("OP") == "?" else [])
+        forms = [f + o for f in forms for o in options]
+    return [f for f in forms if f]
+
+
+def _as_phrases(rules: list, nlp) -> list:  # noqa: ANN001 - medspaCy rules, spaCy Language
+    """medspaCy's default ConText rules with each word-list token pattern spelled out as the phrases it
+    matches. The Matcher tries every pattern at every token, and it was a quarter of the coder's time; the
+    PhraseMatcher looks phrases up by hash. A pattern whose phrases the tokenizer would split differently
+    stays a pattern. Where a pattern and a literal rule spell the same phrase, the pattern's rule is kept, as
+    before: medspaCy keeps the first of two matches of one span, and its Matcher reports before its
+    PhraseMatcher."""
+    from medspacy.context import ConTextRule
+
+    patterns: list = []
+    phrases = {rule.literal.lower(): rule for rule in rules if rule.pattern is None}
+    for rule in rules:
+        forms = _phrase_forms(rule.pattern) if isinstance(rule.pattern, list) else None
+        if rule.pattern is None:
+            continue
+        if forms is None or any([t.text for t in nlp.make_doc(" ".join(f))] != f for f in forms):
+            patterns.append(rule)
+        else:
+            for f in forms:
+                phrases[" ".join(f)] = ConTextRule(
+                    " ".join(f), rule.category, direction=rule.direction, on_match=rule.on_match,
+                    on_modifies=rule.on_modifies, allowed_types=rule.allowed_types, excluded_types=rule.excluded_types,
+                    max_scope=rule.max_scope, max_targets=rule.max_targets, terminated_by=rule.terminated_by,
+                    metadata=rule.metadata)
+    return patterns + list(phrases.values())
 
 
 def find_sections(text: str, heads: list[tuple[int, int, str]] | None = None) -> list[Section]:

@@ -10,6 +10,7 @@ import json
 import re
 import sqlite3
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from rapidfuzz import fuzz
@@ -134,6 +135,9 @@ class IndexEntry:
         return dict(self.__dict__)
 
 
+INDEX_ROWS_KEPT = 20_000  # index row lists kept in memory per code system (a few tens of MB at most)
+
+
 def index_key(title: str) -> str:
     """Comparison key for an index title: lower case, single spaces, commas kept."""
     return " ".join(title.lower().replace(" ,", ",").split())
@@ -147,18 +151,28 @@ def match_parts(key: str, parts: list[str]) -> tuple[int, int]:
     """
     if not parts:
         return 0, 0
-    flat = " ".join(key.replace(",", " ").split())
-    bare = " ".join(re.sub(r"\([^)]*\)", " ", flat).split())
+    flat, bare, alternatives = _title_forms(key)
     for k in range(len(parts), 0, -1):
-        joined = " ".join(" ".join(parts[:k]).replace(",", " ").split())
-        if joined in (flat, bare):
+        if _joined(tuple(parts[:k])) in (flat, bare):
             return k, 3
-    alternatives = [a.strip() for a in key.split(",")]
     if parts[0] in alternatives:
         return 1, 2
     if flat.startswith(parts[0] + " ") or flat.startswith(parts[0] + "("):
         return 1, 1
     return 0, 0
+
+
+@lru_cache(maxsize=100_000)
+def _title_forms(key: str) -> tuple[str, str, tuple[str, ...]]:
+    """An index title's forms match_parts compares (computed once: walks compare the same titles often)."""
+    flat = " ".join(key.replace(",", " ").split())
+    bare = " ".join(re.sub(r"\([^)]*\)", " ", flat).split())
+    return flat, bare, tuple(a.strip() for a in key.split(","))
+
+
+@lru_cache(maxsize=20_000)
+def _joined(parts: tuple[str, ...]) -> str:
+    return " ".join(" ".join(parts).replace(",", " ").split())
 
 
 @dataclass
@@ -180,6 +194,7 @@ class CodeSystem:
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
+        self._index_rows: dict[tuple[str, int | None, str | None], list[dict[str, Any]]] = {}
 
     # -- codes --------------------------------------------------------------------------
     def normalize(self, code: str) -> str:
@@ -339,6 +354,17 @@ class CodeSystem:
         return trails
 
     def _index_nodes(self, source: str, parent_id: int | None, prefix: str | None = None) -> list[dict[str, Any]]:
+        """Index rows under a parent (or main terms by key prefix), kept once read: notes walk the same
+        entries again and again ("Neoplasm, neoplastic" has some 1,000 sites). Callers must not change them."""
+        key = (source, parent_id, prefix)
+        rows = self._index_rows.get(key)
+        if rows is None:
+            if len(self._index_rows) > INDEX_ROWS_KEPT:
+                self._index_rows.clear()
+            rows = self._index_rows[key] = self._read_index_nodes(source, parent_id, prefix)
+        return rows
+
+    def _read_index_nodes(self, source: str, parent_id: int | None, prefix: str | None) -> list[dict[str, Any]]:
         if parent_id is None:  # keys are lower case (index_key): a prefix is a key range, which the index serves
             prefix = prefix or ""
             rows = self.conn.execute("SELECT * FROM index_terms WHERE source = ? AND parent_id IS NULL AND key >= ? AND key < ?",

@@ -315,6 +315,7 @@ def _resection_of_a_lesion(cand: Candidate, stems: set[str], notes: list[str]) -
     return code
 
 
+@cache
 def _site_categories(cs: CodeSystem, path: str) -> frozenset[str]:
     """The categories of a Neoplasm Table row's stated behaviours (C64, C79, D09, D30, D41 for 'renal'),
     from a candidate path 'neoplasm: Neoplasm, neoplastic, renal [Unspecified Behavior]'."""

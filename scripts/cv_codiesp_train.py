@@ -79,7 +79,12 @@ def main() -> None:
                                           "dx_spans": [[a.code, [[e.start, e.end] for e in a.evidence]]
                                                        for a in state.assignments if a.type == "diagnosis"],
                                           "rejected_dx": [[r.code, r.reason, [[e.start, e.end] for e in r.evidence]]
-                                                          for r in state.rejected if r.system == "icd10cm"]}))
+                                                          for r in state.rejected if r.system == "icd10cm"],
+                                          "px_spans": [[as_annotated(doc.gold.procedures, [(a.code, a.determined)])[0],
+                                                        a.path[0], [[e.start, e.end] for e in a.evidence]]
+                                                       for a in state.assignments if a.type == "procedure"],
+                                          "rejected_px": [[r.code, r.reason, [[e.start, e.end] for e in r.evidence]]
+                                                          for r in state.rejected if r.system != "icd10cm"]}))
             for kind, gold, pred in (("diagnoses", doc.gold.diagnoses, pred_dx),
                                      ("procedures as annotated", doc.gold.procedures, pred_px)):
                 tp, n_pred, n_gold = M.match_counts(gold, list(dict.fromkeys(pred)), M.exact)

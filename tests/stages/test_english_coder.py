@@ -1080,3 +1080,11 @@ def test_context_rules_spelled_as_phrases_match_as_the_patterns_did() -> None:
             seen.append(sorted((m.category, m.direction, m._start, m._end)
                                for m in doc.spans["mentions"][0]._.modifiers))
         assert seen[0] == seen[1], text
+
+
+def test_an_imaging_organ_is_read_without_its_class_word() -> None:
+    """The PCS Index files the thyroid under "Gland"; a note says "thyroid ultrasound". A region word
+    is not read as a vessel or nerve without its class word."""
+    assert "BG44ZZZ" in code("Thyroid ultrasound showed a multinodular goiter.").procedures()
+    assert not any(c.startswith("B52") for c in code("A pelvic CT was performed.").procedures())
+    assert not any(c.startswith("019") for c in code("Lumbar drainage was placed.").procedures())

@@ -668,8 +668,43 @@ def _drug_terms(cs: CodeSystem) -> list[Term]:
 
 def _icd10pcs_terms(cs: CodeSystem) -> list[Term]:
     terms = [_contrast_from_text(t) for t in _index_terms(cs, "index", PCS_POINTER) if len(t.code) >= 3]
-    return terms + _shared_by_every_subterm(terms) + _both_sides_inspected(terms) + _procedure_terms() + \
-        _learned_terms(procedures=True)
+    return terms + _shared_by_every_subterm(terms) + _both_sides_inspected(terms) + _class_word_unsaid(terms) + \
+        _procedure_terms() + _learned_terms(procedures=True)
+
+
+# Body-part classes the PCS Index files organs under ("Ultrasonography, Gland, Thyroid"); a note names the
+# organ alone ("thyroid ultrasound", "lumbosacral joint X-ray"). Not Artery, Vein, Lymphatic or Nerve: their
+# organ words name regions too ("pelvic CT" is no pelvic vein CT, "head X-ray" no lymphangiography).
+CLASS_WORDS = ("Gland", "Duct", "Bone", "Joint")
+SIDE_WORDS = ("right", "left", "bilateral", "upper", "lower", "multiple", "single", "other", "bodi", "part")
+CLASS_UNSAID = " (class word unsaid)"
+
+
+def _class_word_unsaid(terms: list[Term]) -> list[Term]:
+    """A procedure term without its body-part class word ("Gland"), where the organ words left say
+    something besides a side, and no other term of the index reads those same words. Imaging only, and
+    glands in any section: an operation's site words alone ("lumbar drainage") often name another site."""
+    taken = {frozenset(t.stems): t.code for t in terms}
+    sides = {stem(w) for w in SIDE_WORDS}
+    found: dict[frozenset[str], Term | None] = {}
+    for t in terms:
+        parts = t.path.split(", ")
+        if len(parts) < 3 or parts[1] not in CLASS_WORDS or "→" in t.path or \
+                not (t.code[0] == "B" or parts[1] == "Gland"):
+            continue
+        dropped = set(phrase_stems(parts[1])) - set(phrase_stems(" ".join(parts[2:])))
+        stems = tuple(s for s in t.stems if s not in dropped)
+        organ = set(phrase_stems(" ".join(parts[2:]))) - sides
+        if len(stems) == len(t.stems) or not organ & set(stems):
+            continue
+        key = frozenset(stems)
+        if key in taken and taken[key] != t.code:
+            continue
+        if key in found and (found[key] is None or found[key].code != t.code):
+            found[key] = None  # two organs of two classes read alike: neither
+            continue
+        found[key] = Term(stems, t.code, t.source, t.path + CLASS_UNSAID, t.phrase)
+    return [t for t in found.values() if t is not None]
 
 
 def _shared_by_every_subterm(terms: list[Term]) -> list[Term]:

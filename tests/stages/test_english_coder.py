@@ -127,6 +127,10 @@ def test_cli_reads_a_gb18030_file(tmp_path: Path) -> None:
     ("Transurethral resection of the bladder tumor was performed.", "0TBB8ZZ"),  # a lesion's resection: Excision
     ("Radical cystectomy for a bladder tumor was performed.", "0TTB0ZZ"),        # the whole organ: Resection
     ("Upper gastrointestinal endoscopy showed no varices.", "0DJ08ZZ"),  # 'Cesarean section' 10D0 over 'Section, cesarean' 10D
+    ("A decompressive craniectomy was performed.", "0NB00ZZ"),  # part of the skull: Excision, Skull
+    ("Diagnostic paracentesis was performed.", "0W9G3ZX"),      # abdominal, percutaneous, for study
+    ("Continuous bladder lavage was started.", "3E1K78Z"),      # Lavage -> Irrigation, Genitourinary Tract
+    ("The abscess of the abdominal wall was drained.", "0W9F0ZZ"),  # 'drained' is the index's Drainage
 ])
 def test_procedure_index_paths(note: str, expected: str) -> None:
     assert expected in code(note).procedures()
@@ -1038,8 +1042,9 @@ def test_the_index_entry_of_a_morphology_at_a_site_beats_the_table_row(without_l
 
 def test_context_rules_spelled_as_phrases_match_as_the_patterns_did() -> None:
     """ConText's word-list patterns are read as the phrases they spell (for speed); on sentences that
-    exercise optional words, word lists, a rule two sources spell ("ruled out") and patterns that must stay
-    patterns, every mention gets the same modifiers as with medspaCy's own rules."""
+    exercise optional words, word lists, "ruled out" (medspaCy's, forward; ours "were ruled out", backward)
+    and patterns that must stay patterns, every mention gets the same modifiers as with medspaCy's own
+    matchers."""
     import spacy
     from medspacy.context import ConTextRule
 
@@ -1051,13 +1056,16 @@ def test_context_rules_spelled_as_phrases_match_as_the_patterns_did() -> None:
     slow_nlp = spacy.blank("en")
     slow = slow_nlp.add_pipe("medspacy_context", name="slow",
                              config={"input_span_type": "group", "span_group_name": "mentions"})
-    slow.add([ConTextRule(r["literal"], r["category"], direction=r["direction"], pattern=r.get("pattern"),
-                          max_scope=r.get("max_scope")) for r in load_rules("en", "context_extra")["rules"]])
-    assert len(_as_phrases(slow.rules, slow_nlp)) == len(fast.rules)
+    ours = [ConTextRule(r["literal"], r["category"], direction=r["direction"], pattern=r.get("pattern"),
+                        max_scope=r.get("max_scope")) for r in load_rules("en", "context_extra")["rules"]]
+    defaults = list(slow.rules)
+    slow.add(ours)
+    assert len(_as_phrases(defaults, slow_nlp, ours)) == len(fast.rules)
     sentences = [
         ("The patient denied chest pain.", "chest pain"),
         ("Neurology ruled out the possibility of facial paralysis.", "facial paralysis"),
         ("Infectious diseases are ruled out.", "Infectious diseases"),
+        ("Autoimmune diseases were ruled out.", "Autoimmune diseases"),
         ("There was no new evidence of pneumonia.", "pneumonia"),
         ("Her mother reports fever.", "fever"),
         ("Pneumonia may be ruled out for now.", "Pneumonia"),

@@ -46,7 +46,7 @@ def _context_nlp():  # noqa: ANN202 - spaCy objects
 
     ours = [ConTextRule(r["literal"], r["category"], direction=r["direction"], pattern=r.get("pattern"),
                         max_scope=r.get("max_scope")) for r in load_rules("en", "context_extra")["rules"]]
-    ctx.add(_as_phrases(ConTextRule.from_json(ctx.DEFAULT_RULES_FILEPATH) + ours, nlp))
+    ctx.add(_as_phrases(ConTextRule.from_json(ctx.DEFAULT_RULES_FILEPATH), nlp, ours))
     return nlp, ctx
 
 
@@ -69,24 +69,25 @@ def _phrase_forms(pattern: list[dict]) -> list[list[str]] | None:
     return [f for f in forms if f]
 
 
-def _as_phrases(rules: list, nlp) -> list:  # noqa: ANN001 - medspaCy rules, spaCy Language
-    """medspaCy's default ConText rules with each word-list token pattern spelled out as the phrases it
-    matches. The Matcher tries every pattern at every token, and it was a quarter of the coder's time; the
-    PhraseMatcher looks phrases up by hash. A pattern whose phrases the tokenizer would split differently
-    stays a pattern. Where a pattern and a literal rule spell the same phrase, the pattern's rule is kept, as
-    before: medspaCy keeps the first of two matches of one span, and its Matcher reports before its
-    PhraseMatcher."""
+def _as_phrases(rules: list, nlp, ours: list | None = None) -> list:  # noqa: ANN001 - medspaCy rules, spaCy Language
+    """ConText rules with each word-list token pattern spelled out as the phrases it matches. The Matcher
+    tries every pattern at every token, and it was a quarter of the coder's time; the PhraseMatcher looks
+    phrases up by hash. A pattern whose phrases the tokenizer would split differently stays a pattern.
+    One phrase is read by one rule: of one source, a pattern's rule over a literal's (as medspaCy keeps the
+    first of two matches of a span, and its Matcher reports first); ``ours`` over medspaCy's."""
     from medspacy.context import ConTextRule
 
     patterns: list = []
-    phrases = {rule.literal.lower(): rule for rule in rules if rule.pattern is None}
-    for rule in rules:
-        forms = _phrase_forms(rule.pattern) if isinstance(rule.pattern, list) else None
-        if rule.pattern is None:
-            continue
-        if forms is None or any([t.text for t in nlp.make_doc(" ".join(f))] != f for f in forms):
-            patterns.append(rule)
-        else:
+    phrases: dict = {}
+    for source in (rules, ours or []):
+        phrases.update({rule.literal.lower(): rule for rule in source if rule.pattern is None})
+        for rule in source:
+            if rule.pattern is None:
+                continue
+            forms = _phrase_forms(rule.pattern) if isinstance(rule.pattern, list) else None
+            if forms is None or any([t.text for t in nlp.make_doc(" ".join(f))] != f for f in forms):
+                patterns.append(rule)
+                continue
             for f in forms:
                 phrases[" ".join(f)] = ConTextRule(
                     " ".join(f), rule.category, direction=rule.direction, on_match=rule.on_match,

@@ -1096,3 +1096,9 @@ def test_an_imaging_organ_is_read_without_its_class_word() -> None:
     assert "BG44ZZZ" in code("Thyroid ultrasound showed a multinodular goiter.").procedures()
     assert not any(c.startswith("B52") for c in code("A pelvic CT was performed.").procedures())
     assert not any(c.startswith("019") for c in code("Lumbar drainage was placed.").procedures())
+
+
+def test_an_unspecified_side_yields_to_the_side_stated() -> None:
+    """Guideline I.B.13: the side documented with the mention is coded; none leaves it unspecified."""
+    assert code("Dermoid cyst of the left ovary.").diagnoses() == ["D27.1"]
+    assert code("Dermoid cyst of the ovary.").diagnoses() == ["D27.9"]

@@ -157,6 +157,9 @@ class Match:
 
 CONNECTORS = {"with", "without", "in", "due to", "and", "of", "by", "as", "to", "from", "nos", "complicating",
               "during", "following", "not"}
+# A morphology's "unspecified site" subterm is the morphology said with no site ("Pheochromocytoma,
+# unspecified site D35.00"): a note that names none reads it from the morphology's own words.
+UNSAID_SUBTERMS = {"unspecified site", "site unspecified"}
 
 
 # Main terms whose qualifier is the default reading: a fracture not stated otherwise is traumatic (the
@@ -174,8 +177,17 @@ def _spellings_of_one_word(words: list[str]) -> bool:
     return shared >= 4 or shared >= 3 and shared * 2 >= min(len(w) for w in words)
 
 
+BRACKETED = re.compile(r"\[([^\]]+)\]")
+ABBREVIATION = re.compile(r"[A-Z][A-Z0-9 ./-]*[A-Z0-9]")
+
+
 def _alternatives(title: str) -> list[tuple[str, ...]]:
-    """Stem sets of a title; "Abdomen, abdominal" lists two spellings, "Tamponade, heart" is one phrase."""
+    """Stem sets of a title; "Abdomen, abdominal" lists two spellings, "Tamponade, heart" is one phrase;
+    "prostate specific antigen [PSA]" is the name or its abbreviation in brackets."""
+    if "[" in title:
+        base = " ".join(BRACKETED.sub(" ", title).split())
+        short = [b for b in BRACKETED.findall(title) if ABBREVIATION.fullmatch(b)]
+        return list(dict.fromkeys(_alternatives(base) + [phrase_stems(b) for b in short])) if base else [()]
     if title in DEFAULT_MAIN_TERMS:
         return [phrase_stems(title), phrase_stems(DEFAULT_MAIN_TERMS[title])]
     parts = [p.strip() for p in title.split(",") if p.strip()]
@@ -466,7 +478,8 @@ def _index_terms(cs: CodeSystem, source: str, pointers: re.Pattern[str] | None =
         above = alts(parent) if parent is not None else []  # first, so that a skipped parent is known
         if parent is not None and path(parent) in implied:  # "inferior AMI": STEMI by wall, unsaid
             above = above + [a for a in alts(by_id[parent][1]) if a not in above]
-        if (mine == [()] and title.lower().strip() not in CONNECTORS) or (parent is not None and parent in skip) \
+        if (mine == [()] and title.lower().strip() not in CONNECTORS | UNSAID_SUBTERMS) \
+                or (parent is not None and parent in skip) \
                 or (parent is None and title.split(",")[0].strip().lower() in SKIP_MAIN_TERMS) \
                 or (parent is None and pointers is not None and title.strip().lower() in FINDING_WORDS):
             skip.add(node_id)  # stop words only ("specified NEC", "His", "Use"): no evidence, nor below it

@@ -1102,3 +1102,20 @@ def test_an_unspecified_side_yields_to_the_side_stated() -> None:
     """Guideline I.B.13: the side documented with the mention is coded; none leaves it unspecified."""
     assert code("Dermoid cyst of the left ovary.").diagnoses() == ["D27.1"]
     assert code("Dermoid cyst of the ovary.").diagnoses() == ["D27.9"]
+
+
+@pytest.mark.parametrize(("note", "expected"), [
+    ("He had acute urinary retention.", "R33.9"),         # urinary -> the index's 'Retention, urine'
+    ("Tonsillar hypertrophy.", "J35.1"),                  # tonsillar -> 'Hypertrophy, tonsils'
+    ("Elevated PSA.", "R97.20"),                          # 'prostate specific antigen [PSA]'
+    ("Elevated prostate specific antigen.", "R97.20"),    # ... or its name without the bracket
+    ("Pheochromocytoma.", "D35.00"),                      # 'Pheochromocytoma, unspecified site'
+    ("Lobular carcinoma.", "C50.919"),                    # 'Carcinoma, lobular, unspecified site'
+])
+def test_words_a_coder_reads_alike(note: str, expected: str) -> None:
+    assert expected in code(note).diagnoses()
+
+
+def test_a_site_the_note_names_beats_the_unspecified_site() -> None:
+    assert code("A lobular carcinoma of the left breast.").diagnoses() == ["C50.912"]
+    assert code("Pheochromocytoma of the bladder.").diagnoses() == ["D30.3"]

@@ -112,12 +112,17 @@ def _expansions() -> dict[str, tuple[str, ...]]:
 
 
 @lru_cache(maxsize=1)
-def _phrase_synonyms() -> tuple[dict[tuple[str, ...], tuple[str, ...]], frozenset[str]]:
+def _phrase_synonyms() -> dict[str, tuple[tuple[tuple[str, ...], tuple[str, ...], int], ...]]:
     """Synonyms of several words ("iliac fossa": lower quadrant of the abdomen), read at each of its
-    words, and the words that occur in them."""
+    words: for each word, the phrases it occurs in with its place in them (a note's every "of" is
+    checked against the phrases with an "of" only)."""
     phrases = {tuple(k.split()): tuple(v.lower().split()) for k, v in load_rules("en", "synonyms").items()
                if " " in k}
-    return phrases, frozenset(w for k in phrases for w in k)
+    by_word: dict[str, list[tuple[tuple[str, ...], tuple[str, ...], int]]] = {}
+    for k, v in phrases.items():
+        for j, w in enumerate(k):
+            by_word.setdefault(w, []).append((k, v, j))
+    return {w: tuple(found) for w, found in by_word.items()}
 
 
 def expansion(text: str) -> tuple[str, ...]:
@@ -199,7 +204,7 @@ def note_tokens(text: str) -> list[Token]:
     cased = _cased_expansions()
     previous = before = ""
     words = split_words(text)
-    phrases, phrase_words = _phrase_synonyms()
+    phrases = _phrase_synonyms()
     for i, (start, end, w) in enumerate(words):
         forms: list[str] = []
         if previous in _SCALE_NAMES and w in _ROMAN:  # "stage V" is stage 5
@@ -213,12 +218,10 @@ def note_tokens(text: str) -> list[Token]:
         if text[start:end] in cased:
             forms += [stem(x) for x in cased[text[start:end]] if x not in stops]
         apart = False  # one word written apart ("gall bladder"): its parts are that word only
-        if w in phrase_words:  # every word of the phrase stands for the synonym ("uterine cervical": the cervix)
-            for k, v in phrases.items():
-                for back in range(len(k)):
-                    if i - back >= 0 and tuple(x[2] for x in words[i - back : i - back + len(k)]) == k:
-                        forms += [stem(x) for x in v if x not in stops]
-                        apart = apart or "".join(k) == "".join(v)
+        for k, v, j in phrases.get(w, ()):  # every word of the phrase stands for the synonym ("uterine cervical")
+            if i - j >= 0 and tuple(x[2] for x in words[i - j : i - j + len(k)]) == k:
+                forms += [stem(x) for x in v if x not in stops]
+                apart = apart or "".join(k) == "".join(v)
         if apart:
             tokens.append(Token(start, end, w, tuple(dict.fromkeys(forms))))
             continue

@@ -689,7 +689,7 @@ def _icd10pcs_terms(cs: CodeSystem) -> list[Term]:
 # organ alone ("thyroid ultrasound", "lumbosacral joint X-ray"). Not Artery, Vein, Lymphatic or Nerve: their
 # organ words name regions too ("pelvic CT" is no pelvic vein CT, "head X-ray" no lymphangiography).
 CLASS_WORDS = ("Gland", "Duct", "Bone", "Joint")
-SIDE_WORDS = ("right", "left", "bilateral", "upper", "lower", "multiple", "single", "other", "bodi", "part")
+SIDE_WORDS = ("right", "left", "bilateral", "upper", "lower", "multiple", "single", "other", "body", "part")
 CLASS_UNSAID = " (class word unsaid)"
 
 

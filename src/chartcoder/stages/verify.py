@@ -167,7 +167,7 @@ def _side_stated(state: CaseState, cs: CodeSystem, cand: Candidate, code: str | 
     the side word must stand with the mention's own words (guideline I.B.13: code the side documented).
     A side said elsewhere in the note is not carried over: on CodiEsp train that cost 0.0018 F1 (the
     annotators keep C64.9 for "the kidney" of a note that spoke of the left kidney)."""
-    title = cs.title(code) or "" if code else ""
+    title = (cs.title(code) or "") if code else ""
     if "unspecified" not in title:
         return code
     near = {s for span in cand.evidence for s in _near_stems(state, span, 2)}

@@ -3,7 +3,8 @@
 A store file's name carries a fingerprint of the package version, the schema and the shipped
 data files, so a new release or new data builds a fresh file; a file that fails to open or lacks
 its completion mark is rebuilt. Builds write to a temporary file and rename it into place, so a
-crash or a concurrent worker never leaves a half-built store behind.
+crash or a concurrent worker never leaves a half-built store behind. A new build prunes the older
+builds of its code system but the newest few (``prune_builds``), so upgrades do not fill the disk.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import sqlite3
 import tempfile
 from collections.abc import Callable, Iterable
@@ -175,6 +177,28 @@ def build(path: Path, fp: str, builder: Builder) -> None:
             tmp.unlink()
 
 
+CACHE_KEPT = 3  # builds of one kind kept per code system: this one and the two newest others
+
+
+def prune_builds(current: Path, name: re.Pattern[str]) -> None:
+    """Delete older builds of the same kind as ``current`` (files in its folder whose names match
+    ``name``), keeping it and the CACHE_KEPT - 1 newest others. Every new release, data or rules change
+    builds new files of some 100 MB and nothing removed the old ones. A file another process still has
+    open stays readable to it; one deleted too soon is rebuilt when next needed."""
+    others = []
+    for path in current.parent.iterdir():
+        if path != current and name.fullmatch(path.name):
+            try:
+                others.append((path.stat().st_mtime, path))
+            except OSError:  # removed meanwhile by another process
+                continue
+    for _, path in sorted(others, reverse=True)[CACHE_KEPT - 1 :]:
+        try:
+            path.unlink()
+        except OSError:  # in use on a platform that forbids it, or already gone: kept for next time
+            continue
+
+
 def open_store(system_id: str, builder: Builder, data_files: list[Path], *, directory: Path | None = None,
                extra_fingerprint: str = "") -> sqlite3.Connection:
     """Open the compiled store for an edition, building or rebuilding it when needed."""
@@ -184,6 +208,7 @@ def open_store(system_id: str, builder: Builder, data_files: list[Path], *, dire
         if path.exists():
             path.unlink()
         build(path, fp, builder)
+        prune_builds(path, re.compile(rf"{re.escape(system_id)}-[0-9a-f]+\.sqlite"))
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
     conn.row_factory = sqlite3.Row
     return conn

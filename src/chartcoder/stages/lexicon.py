@@ -21,7 +21,7 @@ from pathlib import Path
 
 from chartcoder.codesystems import CodeSystem
 from chartcoder.codesystems.icd10pcs import PCS_REPLACED_SINCE_2018
-from chartcoder.codesystems.store import cache_dir
+from chartcoder.codesystems.store import cache_dir, prune_builds
 from chartcoder.rules import load_rules
 from chartcoder.stages.en_text import Token, abbreviation_words, phrase_stems, stem
 
@@ -825,6 +825,7 @@ def _lexicon_for(system_id: str, fingerprint: str, digest: str) -> Lexicon:
     with tmp.open("wb") as f:
         pickle.dump(lex, f, protocol=pickle.HIGHEST_PROTOCOL)
     tmp.replace(path)
+    prune_builds(path, re.compile(rf"lexicon-{re.escape(system_id)}-[0-9a-f]+-[0-9a-f]+\.pkl"))
     return lex
 
 

@@ -136,6 +136,7 @@ class IndexEntry:
 
 
 INDEX_ROWS_KEPT = 20_000  # index row lists kept in memory per code system (a few tens of MB at most)
+NOTES_KEPT = 50_000  # codes whose instructional notes are kept in memory per code system
 
 
 def index_key(title: str) -> str:
@@ -195,6 +196,7 @@ class CodeSystem:
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
         self._index_rows: dict[tuple[str, int | None, str | None], list[dict[str, Any]]] = {}
+        self._notes: dict[tuple[str, bool], tuple[Note, ...]] = {}
 
     # -- codes --------------------------------------------------------------------------
     def normalize(self, code: str) -> str:
@@ -270,13 +272,18 @@ class CodeSystem:
         return [r[0] for r in rows]
 
     def notes(self, code: str, *, inherited: bool = True) -> list[Note]:
-        """Instructional notes of the code and, by default, of its ancestors (they apply too)."""
-        chain = [code] + ([c for c, _ in self.parents(code)] if inherited else [])
-        out: list[Note] = []
-        for c in chain:
-            for r in self.conn.execute("SELECT kind, text FROM notes WHERE code = ? ORDER BY ord", (c,)):
-                out.append(Note(r[0], r[1], c))
-        return out
+        """Instructional notes of the code and, by default, of its ancestors (they apply too). Kept once
+        read (verify asks for the same codes' notes note after note)."""
+        key = (code, inherited)
+        kept = self._notes.get(key)
+        if kept is None:
+            if len(self._notes) > NOTES_KEPT:
+                self._notes.clear()
+            chain = [code] + ([c for c, _ in self.parents(code)] if inherited else [])
+            kept = self._notes[key] = tuple(
+                Note(r[0], r[1], c) for c in chain
+                for r in self.conn.execute("SELECT kind, text FROM notes WHERE code = ? ORDER BY ord", (c,)))
+        return list(kept)
 
     def count(self, *, billable_only: bool = False, kind: str | None = None) -> int:
         """How many codes the store holds."""

@@ -31,6 +31,11 @@ from chartcoder.eval.run import align_to_gold, as_annotated
 from chartcoder.stages import learned, lexicon
 
 
+def offsets(evidence: list) -> list[list[int]]:
+    """[start, end] of each evidence span, as the dump writes them."""
+    return [[e.start, e.end] for e in evidence]
+
+
 def use(paths: dict, readings: dict, codes: dict) -> None:
     learned.term_stats = lambda: paths
     learned.reading_stats = lambda: readings
@@ -76,14 +81,14 @@ def main() -> None:
                                           "gold_px": doc.gold.procedures, "pred_px": pred_px,
                                           "dx_paths": [[align_to_gold(doc.gold.diagnoses, [a.code], valid)[0], a.path[0]]
                                                        for a in state.assignments if a.type == "diagnosis"],
-                                          "dx_spans": [[a.code, [[e.start, e.end] for e in a.evidence]]
+                                          "dx_spans": [[a.code, offsets(a.evidence)]
                                                        for a in state.assignments if a.type == "diagnosis"],
-                                          "rejected_dx": [[r.code, r.reason, [[e.start, e.end] for e in r.evidence]]
+                                          "rejected_dx": [[r.code, r.reason, offsets(r.evidence)]
                                                           for r in state.rejected if r.system == "icd10cm"],
                                           "px_spans": [[as_annotated(doc.gold.procedures, [(a.code, a.determined)])[0],
-                                                        a.path[0], [[e.start, e.end] for e in a.evidence]]
+                                                        a.path[0], offsets(a.evidence)]
                                                        for a in state.assignments if a.type == "procedure"],
-                                          "rejected_px": [[r.code, r.reason, [[e.start, e.end] for e in r.evidence]]
+                                          "rejected_px": [[r.code, r.reason, offsets(r.evidence)]
                                                           for r in state.rejected if r.system != "icd10cm"]}))
             for kind, gold, pred in (("diagnoses", doc.gold.diagnoses, pred_dx),
                                      ("procedures as annotated", doc.gold.procedures, pred_px)):

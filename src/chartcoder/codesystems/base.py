@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -137,6 +138,16 @@ class IndexEntry:
 
 INDEX_ROWS_KEPT = 20_000  # index row lists kept in memory per code system (a few tens of MB at most)
 NOTES_KEPT = 50_000  # codes whose instructional notes are kept in memory per code system
+
+
+def _kept(memory: dict, key: object, limit: int, read: Callable[[], Any]) -> Any:  # noqa: ANN401 - any stored value
+    """``memory[key]``, read once; the memory starts afresh past ``limit`` entries (a bound, not an LRU:
+    a note reads a few hundred keys, and a long batch must not grow without end)."""
+    if key not in memory:
+        if len(memory) > limit:
+            memory.clear()
+        memory[key] = read()
+    return memory[key]
 
 
 def index_key(title: str) -> str:
@@ -274,16 +285,12 @@ class CodeSystem:
     def notes(self, code: str, *, inherited: bool = True) -> list[Note]:
         """Instructional notes of the code and, by default, of its ancestors (they apply too). Kept once
         read (verify asks for the same codes' notes note after note)."""
-        key = (code, inherited)
-        kept = self._notes.get(key)
-        if kept is None:
-            if len(self._notes) > NOTES_KEPT:
-                self._notes.clear()
-            chain = [code] + ([c for c, _ in self.parents(code)] if inherited else [])
-            kept = self._notes[key] = tuple(
-                Note(r[0], r[1], c) for c in chain
-                for r in self.conn.execute("SELECT kind, text FROM notes WHERE code = ? ORDER BY ord", (c,)))
-        return list(kept)
+        return list(_kept(self._notes, (code, inherited), NOTES_KEPT, lambda: self._read_notes(code, inherited)))
+
+    def _read_notes(self, code: str, inherited: bool) -> tuple[Note, ...]:
+        chain = [code] + ([c for c, _ in self.parents(code)] if inherited else [])
+        return tuple(Note(r[0], r[1], c) for c in chain
+                     for r in self.conn.execute("SELECT kind, text FROM notes WHERE code = ? ORDER BY ord", (c,)))
 
     def count(self, *, billable_only: bool = False, kind: str | None = None) -> int:
         """How many codes the store holds."""
@@ -363,13 +370,8 @@ class CodeSystem:
     def _index_nodes(self, source: str, parent_id: int | None, prefix: str | None = None) -> list[dict[str, Any]]:
         """Index rows under a parent (or main terms by key prefix), kept once read: notes walk the same
         entries again and again ("Neoplasm, neoplastic" has some 1,000 sites). Callers must not change them."""
-        key = (source, parent_id, prefix)
-        rows = self._index_rows.get(key)
-        if rows is None:
-            if len(self._index_rows) > INDEX_ROWS_KEPT:
-                self._index_rows.clear()
-            rows = self._index_rows[key] = self._read_index_nodes(source, parent_id, prefix)
-        return rows
+        return _kept(self._index_rows, (source, parent_id, prefix), INDEX_ROWS_KEPT,
+                     lambda: self._read_index_nodes(source, parent_id, prefix))
 
     def _read_index_nodes(self, source: str, parent_id: int | None, prefix: str | None) -> list[dict[str, Any]]:
         if parent_id is None:  # keys are lower case (index_key): a prefix is a key range, which the index serves

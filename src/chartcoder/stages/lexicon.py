@@ -705,9 +705,10 @@ def _class_word_unsaid(terms: list[Term]) -> list[Term]:
         if len(parts) < 3 or parts[1] not in CLASS_WORDS or "→" in t.path or \
                 not (t.code[0] == "B" or parts[1] == "Gland"):
             continue
-        dropped = set(phrase_stems(parts[1])) - set(phrase_stems(" ".join(parts[2:])))
+        below = set(phrase_stems(" ".join(parts[2:])))  # the organ's words (and side)
+        dropped = set(phrase_stems(parts[1])) - below
         stems = tuple(s for s in t.stems if s not in dropped)
-        organ = set(phrase_stems(" ".join(parts[2:]))) - sides
+        organ = below - sides
         if len(stems) == len(t.stems) or not organ & set(stems):
             continue
         key = frozenset(stems)

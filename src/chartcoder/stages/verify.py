@@ -158,9 +158,6 @@ def _instructed(cs: CodeSystem, code: str, mention_id: int, evidence: list[Span]
                      path=[path], source="instruction", score=score, title=cs.title(code) or "", notes_checked=[note])
 
 
-SIDE_STEMS = {"right": "right", "left": "left", "bilater": "bilateral"}
-
-
 def _side_stated(state: CaseState, cs: CodeSystem, cand: Candidate, code: str | None, notes: list[str]) -> str | None:
     """A code of an unspecified side ("... of unspecified ovary", "..., unspecified eye") yields to its
     sibling for the one side the mention names ("dermoid cyst of the left ovary": D27.1, not D27.9);
@@ -171,10 +168,11 @@ def _side_stated(state: CaseState, cs: CodeSystem, cand: Candidate, code: str | 
     if "unspecified" not in title:
         return code
     near = {s for span in cand.evidence for s in _near_stems(state, span, 2)}
-    sides = [word for s, word in SIDE_STEMS.items() if s in near]
+    sides = SIDES & near
     if len(sides) != 1:
         return code
-    wanted = re.sub(r"\bunspecified\b", sides[0], title, count=1)
+    side = sides.pop()
+    wanted = re.sub(r"\bunspecified\b", "bilateral" if side == "bilater" else side, title, count=1)
     parents = cs.parents(code)
     sibling = next((k for k in cs.children(parents[0][0]) if cs.is_valid(k) and (cs.title(k) or "") == wanted),
                    None) if parents else None

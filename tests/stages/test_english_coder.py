@@ -186,6 +186,13 @@ def test_pcs_completed_by_defaults_keeps_what_the_text_determines() -> None:
     assert res.procedures(as_determined=True) == ["BW20"]
 
 
+def test_pcs_body_part_the_text_does_not_single_out_is_not_guessed() -> None:
+    # "colectomy" fits the ascending, transverse, descending and sigmoid colon rows alike
+    res = code("A subtotal colectomy was performed.")
+    assert res.procedures() == []
+    assert any(r.code == "0DB" and "does not say which child" in r.reason for r in res.rejected)
+
+
 def test_list_items_are_not_joined_into_one_term() -> None:
     res = code("History of obstructive pulmonary disease, hypertension and hypercholesterolemia.")
     assert "I10" in res.diagnoses() and "I27.20" not in res.diagnoses()

@@ -131,6 +131,7 @@ def test_cli_reads_a_gb18030_file(tmp_path: Path) -> None:
     ("Diagnostic paracentesis was performed.", "0W9G3ZX"),      # abdominal, percutaneous, for study
     ("Continuous bladder lavage was started.", "3E1K78Z"),      # Lavage -> Irrigation, Genitourinary Tract
     ("The abscess of the abdominal wall was drained.", "0W9F0ZZ"),  # 'drained' is the index's Drainage
+    ("Plasmapheresis was started for the thrombotic microangiopathy.", "6A550Z3"),  # Plasmapheresis, therapeutic
 ])
 def test_procedure_index_paths(note: str, expected: str) -> None:
     assert expected in code(note).procedures()
@@ -143,6 +144,11 @@ def test_procedure_index_paths(note: str, expected: str) -> None:
 ])
 def test_words_that_are_not_the_condition_they_spell(note: str, absent: str) -> None:
     assert absent not in code(note).diagnoses()
+
+
+def test_an_isolate_is_no_isolation_of_the_patient() -> None:
+    from chartcoder.stages.en_text import stem
+    assert stem("isolation") not in {stem(w) for w in ("isolated", "isolate", "isolates", "isolating")}
 
 
 def test_learned_phrases_are_read_as_phrases() -> None:

@@ -30,7 +30,9 @@ STEM_OVERRIDES = {"several": "several", "personal": "personal", "positive": "pos
                   "pneumoniae": "pneumoniae", "meningitidis": "meningitidis", "influenzae": "influenzae",
                   "sterility": "sterility", "visualized": "visualized", "visualize": "visualized",
                   "visualization": "visualized", "visualised": "visualized",
-                  "pres": "pres"}  # the syndrome PRES is not the prefix of "pre-dialysis"
+                  "pres": "pres",  # the syndrome PRES is not the prefix of "pre-dialysis"
+                  # an organism "isolated" in culture (an isolate) is no isolation of the patient (8E0ZXY6)
+                  "isolated": "isolated", "isolate": "isolate", "isolates": "isolate", "isolating": "isolating"}
 
 
 NEGATING_PREFIXES = frozenset({"non"})

@@ -363,6 +363,9 @@ def test_negation_after_the_finding_and_pseudo_negations() -> None:
     # a denied possibility or treatment is not a denied finding
     assert "H50.9" in code("It was not possible to quantify the improvement due to the presence of strabismus.").diagnoses()
     assert "I50.9" in code("Hypertension without treatment, heart failure diagnosed 6 months ago.").diagnoses()
+    # the nearest terminator ends a backward scope (medspaCy 1.3 kept only the farthest one)
+    dx = code("He was hospitalized for bronchiolitis, and discharged with antibiotic prophylaxis.").diagnoses()
+    assert "J21.9" in dx
     # a list turns at ", with": what follows is present
     dx = code("The patient was conscious, without apparent murmur, with paresis of the left arm.").diagnoses()
     assert any(c.startswith("G83") for c in dx)

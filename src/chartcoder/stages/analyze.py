@@ -27,14 +27,27 @@ NEGATIVE_RESULTS = re.compile(
 NEGATIVE_SUFFIX = re.compile(r"\w-(?:negative|free)\b", re.I)
 
 
+def _spans_overlap(a: tuple[int, int], b: tuple[int, int]) -> bool:
+    """Whether two (start, end) token spans share a token, in either order of containment."""
+    return a[0] < b[1] and b[0] < a[1]
+
+
 @cache
 def _context_nlp():  # noqa: ANN202 - spaCy objects
-    """A blank English pipeline with medspaCy's ConText over a span group (no model download)."""
+    """A blank English pipeline with medspaCy's ConText over a span group (no model download).
+
+    medspaCy 1.3's span overlap test misses a span that contains the other on both sides, so once the
+    farthest terminator has cut a backward scope, a nearer one no longer overlaps it and is ignored: in
+    "bronchiolitis, and discharged with antibiotic prophylaxis", "and" did not stop "prophylaxis" from
+    negating the bronchiolitis. Its modifiers use a symmetric test instead."""
     import logging
 
     import medspacy.context  # noqa: F401 - registers the medspacy_context factory
+    import medspacy.context.context_modifier
     import spacy
     from loguru import logger
+
+    medspacy.context.context_modifier.tuple_overlaps = _spans_overlap
 
     logger.disable("PyRuSH")
     logging.getLogger("medspacy").setLevel(logging.ERROR)

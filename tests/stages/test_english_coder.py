@@ -366,6 +366,9 @@ def test_negation_after_the_finding_and_pseudo_negations() -> None:
     # the nearest terminator ends a backward scope (medspaCy 1.3 kept only the farthest one)
     dx = code("He was hospitalized for bronchiolitis, and discharged with antibiotic prophylaxis.").diagnoses()
     assert "J21.9" in dx
+    # a complaint after a denied history is present
+    assert "R10.31" in code("A woman with no relevant past medical history complained of pain in the right iliac fossa."
+                            ).diagnoses()
     # a list turns at ", with": what follows is present
     dx = code("The patient was conscious, without apparent murmur, with paresis of the left arm.").diagnoses()
     assert any(c.startswith("G83") for c in dx)

@@ -76,13 +76,13 @@ def main() -> None:
             px = [(a.code, a.determined) for a in state.assignments if a.type == "procedure"]
             pred_dx = align_to_gold(doc.gold.diagnoses, dx, valid)
             pred_px = as_annotated(doc.gold.procedures, px)
-            if dump:
+            if dump:  # each diagnosis as scored (edition-aligned), with its path and its evidence
+                scored = [(align_to_gold(doc.gold.diagnoses, [a.code], valid)[0], a)
+                          for a in state.assignments if a.type == "diagnosis"]
                 dumped.append(json.dumps({"doc": doc.doc_id, "gold_dx": doc.gold.diagnoses, "pred_dx": pred_dx,
                                           "gold_px": doc.gold.procedures, "pred_px": pred_px,
-                                          "dx_paths": [[align_to_gold(doc.gold.diagnoses, [a.code], valid)[0], a.path[0]]
-                                                       for a in state.assignments if a.type == "diagnosis"],
-                                          "dx_spans": [[a.code, offsets(a.evidence)]
-                                                       for a in state.assignments if a.type == "diagnosis"],
+                                          "dx_paths": [[c, a.path[0]] for c, a in scored],
+                                          "dx_spans": [[c, offsets(a.evidence)] for c, a in scored],
                                           "rejected_dx": [[r.code, r.reason, offsets(r.evidence)]
                                                           for r in state.rejected if r.system == "icd10cm"],
                                           "px_spans": [[as_annotated(doc.gold.procedures, [(a.code, a.determined)])[0],

@@ -8,6 +8,7 @@ from chartcoder.coder import code
 from chartcoder.codesystems import get_system
 from chartcoder.pipeline import InputError
 from chartcoder.stages.analyze import NEGATIVE_RESULTS
+from chartcoder.stages.en_text import stem
 
 SAMPLE = (Path(__file__).parents[2] / "examples" / "discharge_summary.txt").read_text("utf-8")
 
@@ -147,7 +148,6 @@ def test_words_that_are_not_the_condition_they_spell(note: str, absent: str) -> 
 
 
 def test_an_isolate_is_no_isolation_of_the_patient() -> None:
-    from chartcoder.stages.en_text import stem
     assert stem("isolation") not in {stem(w) for w in ("isolated", "isolate", "isolates", "isolating")}
 
 

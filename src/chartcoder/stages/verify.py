@@ -294,11 +294,11 @@ def complete_pcs(cs: CodeSystem, prefix: str, stems: set[str], notes: list[str],
         tied = both  # imaging of a paired organ that names no side ("mammography") images both
     # Ties: fewest unsupported words, the table defaults (Z = no device / no qualifier), then the usual
     # approach of the section (open for medical-surgical, external for measurement, imaging and the rest).
-    order = "0X3478" if prefix[0] == "0" else "X03478"
-    _, pick = min(tied, key=lambda cc: (cc[0], -cc[1][4:].count("Z"), order.find(cc[1][4]) % 10, cc[1]))
     fewest = min(conflict for conflict, _ in tied)
     if len({code[3] for conflict, code in tied if conflict == fewest}) > 1:
         return None  # body parts the text fits equally well ("colectomy": which colon?): no guess
+    order = "0X3478" if prefix[0] == "0" else "X03478"
+    _, pick = min(tied, key=lambda cc: (cc[0], -cc[1][4:].count("Z"), order.find(cc[1][4]) % 10, cc[1]))
     best = ((top,), pick)
     one_body_part = len({code[3] for code, _ in row_words}) == 1  # the table's only body part is not in question
     if len(prefix) <= 3 and (best[0][0] == 0 or not one_body_part and not _body_part_words(row_words, pick[3], shared) & stems

@@ -192,6 +192,31 @@ def test_pcs_completed_by_defaults_keeps_what_the_text_determines() -> None:
     assert res.procedures(as_determined=True) == ["BW20"]
 
 
+@pytest.mark.parametrize(("note", "full", "determined"), [
+    ("A liver biopsy was performed.", "0FB00ZX", "0FB0"),                 # no approach said: 4 characters
+    ("A percutaneous liver biopsy showed cirrhosis.", "0FB03ZX", None),   # the approach said: the full row
+    ("A transjugular liver biopsy was performed.", "0FB03ZX", None),      # through a vein: percutaneous
+    ("FNAC of the liver lesion was performed.", "0FB03ZX", None),         # fine needle: a percutaneous biopsy
+    ("Gastroscopy with gastric biopsy was positive for H. pylori.", "0DB68ZX", None),  # endoscopic, natural opening
+    ("Subsequently, a prostate TUR was performed.", "0VB08ZZ", None),     # TUR: transurethral, so Excision, 8
+])
+def test_pcs_approach_the_text_states_completes_the_row(note: str, full: str, determined: str | None) -> None:
+    (found,) = [a for a in code(note).codes if a.type == "procedure" and a.code[:4] == full[:4]]
+    assert (found.code, found.determined) == (full, determined)
+
+
+def test_a_biopsy_reaches_body_parts_filed_under_a_class() -> None:
+    # Excision > Gland > Parotid > Left: "Biopsy -> see Excision with qualifier Diagnostic" reaches it
+    res = code("A biopsy of the left parotid gland was performed.")
+    assert [a.code[:4] for a in res.codes if a.type == "procedure"] == ["0CB9"]
+    # "Reconstruction -> see Repair" is read at Repair's direct subterms only
+    from chartcoder.codesystems import get_system
+    from chartcoder.stages.lexicon import lexicon
+
+    grafted = {t.path for t in lexicon(get_system("icd10pcs")).terms if t.path.startswith("Reconstruction")}
+    assert grafted and not any(p.count(",") > 3 for p in grafted)
+
+
 def test_pcs_body_part_the_text_does_not_single_out_is_not_guessed() -> None:
     # "colectomy" fits the ascending, transverse, descending and sigmoid colon rows alike
     res = code("A subtotal colectomy was performed.")

@@ -535,6 +535,7 @@ def _see_terms(cs: CodeSystem, source: str, alternatives: list[tuple[str, ...]],
     """Follow a see / see also reference: the node's words lead to the target's code, and the
     target's subterms (one level) refine it ("Smoker" -> "Dependence, drug, nicotine", cigarettes)."""
     target = GENERIC_SEE.sub("", target.split(";")[0]).strip(" ,")
+    diagnostic = bool(re.search(r"\s+with qualifier diagnostic$", target, re.I))
     target = re.sub(r"\s+with qualifier \w+$", "", target)  # "Excision with qualifier Diagnostic" -> Excision
     if not target or target.lower().startswith("table of drugs"):
         return []
@@ -551,16 +552,57 @@ def _see_terms(cs: CodeSystem, source: str, alternatives: list[tuple[str, ...]],
         code = strip_code(entry.code)
         out += [Term(stems, code, source, via) for stems in alternatives if stems]
     # a root operation as the target ("Biopsy -> see Excision with qualifier Diagnostic"): its subterms are
-    # the body parts, all of them apply
-    if len(entry.subterm_codes) <= MAX_GRAFTED or PCS_POINTER.match(entry.path[0]):
-        for title, code in entry.subterm_codes.items():
-            own = _alternatives(title)[0]
-            if not own:
-                continue
-            for stems in alternatives:
-                if stems:
-                    out.append(Term(tuple(dict.fromkeys(stems + own)), strip_code(code), source, f"{via}, {title}"))
+    # the body parts, all of them apply; a biopsy samples any of them, also those filed under a class
+    # ("Gland, Parotid, Left"), while "Reconstruction -> see Repair" is read at its direct body parts only
+    if diagnostic and PCS_POINTER.match(entry.path[0]):
+        grafts = _coded_subtree(cs, source, entry.path)
+    elif len(entry.subterm_codes) <= MAX_GRAFTED or PCS_POINTER.match(entry.path[0]):
+        grafts = [([title], code) for title, code in entry.subterm_codes.items()]
+    else:
+        grafts = []
+    for titles, code in grafts:
+        own = tuple(dict.fromkeys(s for title in titles for s in _alternatives(title)[0]))
+        if not own:
+            continue
+        for stems in alternatives:
+            if stems:
+                out.append(Term(tuple(dict.fromkeys(stems + own)), strip_code(code), source, f"{via}, {', '.join(titles)}"))
     return out
+
+
+PCS_GRAFT_DEPTH = 3  # Excision > Gland > Parotid > Left: the deepest body-part subterms of a root operation
+
+
+def _coded_subtree(cs: CodeSystem, source: str, path: list[str]) -> list[tuple[list[str], str]]:
+    """(titles below the entry at ``path``, code) for each coded subterm down to PCS_GRAFT_DEPTH levels."""
+    children = _index_children(cs, source)
+    node: int | None = None
+    for title in path:
+        node = next((n for n, t, _ in children.get(node, ()) if t.strip().lower() == title.strip().lower()), None)
+        if node is None:
+            return []
+    out: list[tuple[list[str], str]] = []
+    frontier: list[tuple[int, list[str]]] = [(node, [])]
+    for _ in range(PCS_GRAFT_DEPTH):
+        below = [(n, [*above, t], code) for parent, above in frontier for n, t, code in children.get(parent, ())]
+        out += [(titles, code) for _, titles, code in below if code]
+        frontier = [(n, titles) for n, titles, _ in below]
+    return out
+
+
+def _index_children(cs: CodeSystem, source: str) -> dict[int | None, list[tuple[int, str, str | None]]]:
+    """Index rows by parent (None for main terms), read once per lexicon build."""
+    key = (cs.id, source)
+    if key not in _CHILDREN:
+        rows = cs.conn.execute("SELECT id, parent_id, title, code FROM index_terms WHERE source = ?", (source,))
+        children: dict[int | None, list[tuple[int, str, str | None]]] = defaultdict(list)
+        for node_id, parent, title, code in rows:
+            children[parent].append((node_id, title, code))
+        _CHILDREN[key] = dict(children)
+    return _CHILDREN[key]
+
+
+_CHILDREN: dict[tuple[str, str], dict[int | None, list[tuple[int, str, str | None]]]] = {}
 
 
 def _neoplasm_terms(cs: CodeSystem) -> list[Term]:

@@ -25,7 +25,7 @@ from chartcoder.llm.agents import options_for
 from chartcoder.pipeline import CaseState
 from chartcoder.rules import load_rules
 from chartcoder.stages.analyze import sentence_span
-from chartcoder.stages.en_text import Token, absent_words, expansion, phrase_stems
+from chartcoder.stages.en_text import Token, abbreviation_words, absent_words, expansion, phrase_stems, stem
 from chartcoder.stages.learned import train_precision, usually_wrong
 from chartcoder.types import Candidate, Span
 
@@ -309,7 +309,7 @@ def complete_pcs(cs: CodeSystem, prefix: str, stems: set[str], notes: list[str],
     # open; plain radiography and ultrasonography rarely use it, so silence means none (the default row).
     contrast_exceptional = prefix[0] == "B" and len(prefix) > 2 and prefix[2] in "04"
     if determined is not None and len({code[4] for _, code in tied}) > 1 and len({code[3] for _, code in tied}) == 1 \
-            and not contrast_exceptional:
+            and not contrast_exceptional and not _approach_stated(dict(rows)[pick], stems):
         determined.append(best[1][:4])
         notes.append(f"{prefix} completed to {best[1]} with table defaults: the text does not say which row")
     elif determined is not None and pick[0] == "B" and pick[4] == "Y" and "osmolar" not in stems:
@@ -318,6 +318,19 @@ def complete_pcs(cs: CodeSystem, prefix: str, stems: set[str], notes: list[str],
     else:
         notes.append(f"{prefix} completed to {best[1]} from the text")
     return best[1]
+
+
+_APPROACH = re.compile(r"(?:^|,)\s*([^,]*\bApproach)\b")
+_APPROACH_STEM = stem("approach")
+
+
+def _approach_stated(title: str, stems: set[str]) -> bool:
+    """The text names the approach of this row: a 'percutaneous liver biopsy' is 0FB03ZX in full, as a
+    gastroscopy's biopsy is Via Natural or Artificial Opening Endoscopic, while a 'liver biopsy' leaves
+    the approach open (CodiEsp annotators then stop at 0FB0)."""
+    found = _APPROACH.search(title)
+    words = set(phrase_stems(found.group(1))) - {_APPROACH_STEM} if found else set()
+    return bool(words) and words <= stems
 
 
 def _body_part_words(row_words: list[tuple[str, set[str]]], body_part: str, shared: set[str]) -> set[str]:
@@ -334,8 +347,9 @@ def _resection_of_a_lesion(cand: Candidate, stems: set[str], notes: list[str]) -
     """'Resection' of a tumor, and a transurethral resection, cut out part of the organ: ICD-10-PCS
     Excision (0_B_), not Resection (0_T_), which removes all of it (guideline B3.8: a partial removal)."""
     code = cand.code
-    said = any("resect" in e.text.lower() or "resection" in expansion(e.text)  # the word ("TUR" says it too),
-               for e in cand.evidence)  # not an '-ectomy' read as one
+    said = any("resect" in e.text.lower() or any(w.lower() in abbreviation_words() and "resection" in expansion(w)
+                                                 for w in e.text.split())
+               for e in cand.evidence)  # the word ("prostate TUR" says it too), not an '-ectomy' read as one
     if code[:1] == "0" and code[2:3] == "T" and said and stems & LESION_STEMS:
         notes.append(f"{code}: the resection removes a lesion, not the whole body part -> Excision")
         return code[:2] + "B" + code[3:4]

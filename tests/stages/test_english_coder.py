@@ -218,10 +218,20 @@ def test_a_biopsy_reaches_body_parts_filed_under_a_class() -> None:
 
 
 def test_pcs_body_part_the_text_does_not_single_out_is_not_guessed() -> None:
-    # "colectomy" fits the ascending, transverse, descending and sigmoid colon rows alike
-    res = code("A subtotal colectomy was performed.")
+    # a "sigmoid colectomy" fits the Sigmoid Colon and the Large Intestine rows alike ("colectomy" is the
+    # large intestine): no guess between them
+    res = code("A sigmoid colectomy was performed.")
     assert res.procedures() == []
-    assert any(r.code == "0DB" and "does not say which child" in r.reason for r in res.rejected)
+    assert any(r.code == "0DT" and "does not say which child" in r.reason for r in res.rejected)
+
+
+@pytest.mark.parametrize(("note", "expected"), [
+    ("A subtotal colectomy was performed.", "0DBE"),                           # the large intestine, in part
+    ("A left subtotal colectomy with ileosigmoid anastomosis was performed.", "0DBG"),
+    ("Radiographs of hands and feet showed no erosive lesions.", "BQ0LZZZ"),   # 'radiographs': Plain Radiography
+])
+def test_procedure_words_name_their_body_part(note: str, expected: str) -> None:
+    assert any(p.startswith(expected) for p in code(note).procedures())
 
 
 def test_list_items_are_not_joined_into_one_term() -> None:
@@ -869,7 +879,8 @@ def test_latin_site_forms_and_diagnosis_abbreviations() -> None:
 
 
 def test_tur_of_a_bladder_mass_is_an_excision_and_a_sided_hemicolectomy_names_its_colon() -> None:
-    assert "0TBB" in code("He was subjected to TUR of the bladder, resecting a mass.").procedures(as_determined=True)
+    # TUR names its approach (transurethral: endoscopic, through a natural opening), so the row is whole
+    assert "0TBB8ZZ" in code("He was subjected to TUR of the bladder, resecting a mass.").procedures(as_determined=True)
     assert "0DTG" in code("The procedure was performed with a left hemicolectomy.").procedures(as_determined=True)
 
 

@@ -205,6 +205,14 @@ def test_pcs_approach_the_text_states_completes_the_row(note: str, full: str, de
     assert (found.code, found.determined) == (full, determined)
 
 
+def test_words_beside_a_procedure_that_are_no_procedure_of_their_own() -> None:
+    # 'block' is learned as a nerve block (3E0T3BZ); an en bloc resection is none
+    assert not any(p.startswith("3E0T") for p in code("Block resection of the mandibular segment was performed.").procedures())
+    # a function that "continued" to deteriorate does not make the dialysis continuous (5A1D90Z)
+    (hd,) = code("Renal function continued to deteriorate, so he entered the regular hemodialysis program.").procedures()
+    assert hd.startswith("5A1D") and hd != "5A1D90Z"
+
+
 def test_a_biopsy_reaches_body_parts_filed_under_a_class() -> None:
     # Excision > Gland > Parotid > Left: "Biopsy -> see Excision with qualifier Diagnostic" reaches it
     res = code("A biopsy of the left parotid gland was performed.")

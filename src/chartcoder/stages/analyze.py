@@ -237,6 +237,21 @@ def _learned_site_operated_on(m: Match, tokens: list[Token], lex: Lexicon) -> bo
     return any(w in words or PROCEDURE_WORD.search(w) for w in beside)
 
 
+def _learned_word_qualifies_an_operation(m: Match, tokens: list[Token], lex: Lexicon) -> bool:
+    """A procedure learned as one word, right before an operation word, says how that operation was done,
+    not a procedure of its own: 'block' stands for a nerve block in the training notes, not in "block
+    resection" (en bloc)."""
+    term = lex.terms[m.term]
+    if term.source != "learned" or len(term.stems) > 1:
+        return False
+    after = max(m.positions) + 1
+    return after < len(tokens) and (tokens[after].word in _operated_site_words()
+                                    or bool(_CUTTING_WORD.search(tokens[after].word)))
+
+
+_CUTTING_WORD = re.compile(r"(?:ectom|otom|ostom)(?:y|ies)$")  # not an imaging word: "toco-abdominal tomography"
+
+
 def _drop_qualified_generic(matches: list[Match], lex: Lexicon) -> list[Match]:
     """A generic word read alone ('disease' as Illness, R69) right after a word read as a condition of its
     own is that condition's noun: "atherosclerotic disease" is the atherosclerosis, not also an unqualified
@@ -340,6 +355,7 @@ class Analyze:
             matches[kind] = [m for m in found if not in_heading.intersection(m.positions)
                              and not (kind == "diagnosis" and (_procedure_word_only(m, tokens, lex)
                                                                or _learned_site_operated_on(m, tokens, lex)))
+                             and not (kind == "procedure" and _learned_word_qualifies_an_operation(m, tokens, lex))
                              and not _across_a_negation(text, tokens, m, lex)]
         matches["diagnosis"] = _drop_qualified_generic(matches["diagnosis"], lexicons["diagnosis"])
         state.scratch["matches"] = matches

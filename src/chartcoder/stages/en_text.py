@@ -32,7 +32,9 @@ STEM_OVERRIDES = {"several": "several", "personal": "personal", "positive": "pos
                   "visualization": "visualized", "visualised": "visualized",
                   "pres": "pres",  # the syndrome PRES is not the prefix of "pre-dialysis"
                   # an organism "isolated" in culture (an isolate) is no isolation of the patient (8E0ZXY6)
-                  "isolated": "isolated", "isolate": "isolate", "isolates": "isolate", "isolating": "isolating"}
+                  "isolated": "isolated", "isolate": "isolate", "isolates": "isolate", "isolating": "isolating",
+                  # a function that "continued to deteriorate" is no continuous dialysis (5A1D90Z)
+                  "continued": "continue", "continue": "continue", "continues": "continue", "continuing": "continue"}
 
 
 NEGATING_PREFIXES = frozenset({"non"})

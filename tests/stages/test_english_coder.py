@@ -205,6 +205,26 @@ def test_pcs_approach_the_text_states_completes_the_row(note: str, full: str, de
     assert (found.code, found.determined) == (full, determined)
 
 
+@pytest.mark.parametrize(("note", "expected"), [
+    ("Crohn disease was diagnosed.", "K50.90"),       # the index writes "Crohn's disease"
+    ("Crohn’s disease was diagnosed.", "K50.90"),     # a curly apostrophe
+    ("Parkinson disease.", "G20.A1"),
+    ("Hodgkin's lymphoma.", "C81.90"),                # not read as a lymphoma of no named type
+    ("Sjogren syndrome.", "M35.00"),                  # the index writes "Sjögren"
+    ("Behcet disease.", "M35.2"),
+])
+def test_eponyms_with_or_without_possessive_and_accents(note: str, expected: str) -> None:
+    assert expected in code(note).diagnoses()
+
+
+def test_accents_fold_without_moving_offsets() -> None:
+    from chartcoder.stages.en_text import split_words
+
+    text = "Sjögren and Behçet, 38ºC"
+    assert [(text[s:e], w) for s, e, w in split_words(text)] == [
+        ("Sjögren", "sjogren"), ("and", "and"), ("Behçet", "behcet"), ("38", "38"), ("C", "c")]
+
+
 def test_words_beside_a_procedure_that_are_no_procedure_of_their_own() -> None:
     # 'block' is learned as a nerve block (3E0T3BZ); an en bloc resection is none
     assert not any(p.startswith("3E0T") for p in code("Block resection of the mandibular segment was performed.").procedures())

@@ -7,6 +7,7 @@ stems of its abbreviation expansion or synonyms, so "NSTEMI" or "renal" meet ind
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -78,11 +79,15 @@ def singular(word: str) -> str:
     return word
 
 
+_POSSESSIVE = re.compile(r"(?<=\w)'s?$")
+
+
 @lru_cache(maxsize=200_000)
 def stem(word: str) -> str:
     """Porter stem of a lower-case word (numbers and pseudo-tokens unchanged)."""
     if word.startswith("__") or word.isdigit():
         return word
+    word = _POSSESSIVE.sub("", word)  # an eponym with or without it: "Crohn's disease", "Crohn disease"
     word = singular(american(word))
     if word.endswith(("itis", "ism")) and len(word) > 6:
         return word  # Porter folds 'hepatitis' onto 'hepatic', 'peritonitis' onto 'peritoneal'
@@ -148,8 +153,22 @@ def _cased_expansions() -> dict[str, tuple[str, ...]]:
 
 
 def split_words(text: str) -> list[tuple[int, int, str]]:
-    """(start, end, lower-case word) for every word-like token."""
-    return [(m.start(), m.end(), m.group().lower()) for m in _TOKEN.finditer(text)]
+    """(start, end, lower-case word) for every word-like token; accented letters read as their base letter
+    ("Sjögren" as "Sjogren", as notes and the index write either) and a curly apostrophe as a straight one."""
+    return [(m.start(), m.end(), m.group().lower()) for m in _TOKEN.finditer(_folded(text))]
+
+
+def _folded(text: str) -> str:
+    """The text with each accented letter as its base letter, one character for one (offsets hold)."""
+    return text if text.isascii() else "".join(_folded_char(ch) for ch in text)
+
+
+@lru_cache(maxsize=4096)
+def _folded_char(ch: str) -> str:
+    if ch == "’":
+        return "'"
+    parts = unicodedata.normalize("NFD", ch)  # canonical only: 'ö' is o + diaeresis; 'º' and '²' stay
+    return parts[0] if len(parts) > 1 and parts[0].isascii() and all(unicodedata.combining(c) for c in parts[1:]) else ch
 
 
 def word_parts(word: str) -> list[str]:

@@ -199,6 +199,9 @@ def test_pcs_completed_by_defaults_keeps_what_the_text_determines() -> None:
     ("FNAC of the liver lesion was performed.", "0FB03ZX", None),         # fine needle: a percutaneous biopsy
     ("Gastroscopy with gastric biopsy was positive for H. pylori.", "0DB68ZX", None),  # endoscopic, natural opening
     ("Subsequently, a prostate TUR was performed.", "0VB08ZZ", None),     # TUR: transurethral, so Excision, 8
+    ("He underwent right inguinal orchiectomy.", "0VT90ZZ", None),       # through an inguinal incision: open
+    ("A right orchiectomy was performed.", "0VT90ZZ", "0VT9"),
+    ("BAL of the right lower lobe was performed.", "0B9F0ZX", "0B9F"),   # bronchoalveolar lavage: the lobe's row
 ])
 def test_pcs_approach_the_text_states_completes_the_row(note: str, full: str, determined: str | None) -> None:
     (found,) = [a for a in code(note).codes if a.type == "procedure" and a.code[:4] == full[:4]]

@@ -287,7 +287,9 @@ def complete_pcs(cs: CodeSystem, prefix: str, stems: set[str], notes: list[str],
         if len(whole) == 1 and len({code[3] for _, code in tied}) > 1:
             # one body part has every word in the text ("right nephrectomy": Right Kidney, not its pelvis)
             tied = [(conflict, code) for conflict, code in tied if code[3] in whole]
-    if prefix[0] == "0" and stems & OPEN_INCISIONS:  # the incision named is the approach: open
+    # the incision named is the approach: open; a testis or cord is taken out through an inguinal incision
+    # ("right inguinal orchiectomy", "orchiectomy via inguinal approach")
+    if prefix[0] == "0" and (stems & OPEN_INCISIONS or prefix[:2] == "0V" and "inguin" in stems):
         tied = [(conflict, code) for conflict, code in tied if code[4] == "0"] or tied
     both = [(conflict, code) for conflict, code in tied if "bilater" in words_of[code]]
     if prefix[0] in "BC" and both and not stems & SIDES:

@@ -571,6 +571,7 @@ def _see_terms(cs: CodeSystem, source: str, alternatives: list[tuple[str, ...]],
 
 
 PCS_GRAFT_DEPTH = 3  # Excision > Gland > Parotid > Left: the deepest body-part subterms of a root operation
+_CHILDREN: dict[tuple[str, str, str], dict[int | None, list[tuple[int, str, str | None]]]] = {}
 
 
 def _coded_subtree(cs: CodeSystem, source: str, path: list[str]) -> list[tuple[list[str], str]]:
@@ -591,8 +592,8 @@ def _coded_subtree(cs: CodeSystem, source: str, path: list[str]) -> list[tuple[l
 
 
 def _index_children(cs: CodeSystem, source: str) -> dict[int | None, list[tuple[int, str, str | None]]]:
-    """Index rows by parent (None for main terms), read once per lexicon build."""
-    key = (cs.id, source)
+    """Index rows by parent (None for main terms), read once per store build and index."""
+    key = (cs.id, _store_fingerprint(cs), source)
     if key not in _CHILDREN:
         rows = cs.conn.execute("SELECT id, parent_id, title, code FROM index_terms WHERE source = ?", (source,))
         children: dict[int | None, list[tuple[int, str, str | None]]] = defaultdict(list)
@@ -601,8 +602,6 @@ def _index_children(cs: CodeSystem, source: str) -> dict[int | None, list[tuple[
         _CHILDREN[key] = dict(children)
     return _CHILDREN[key]
 
-
-_CHILDREN: dict[tuple[str, str], dict[int | None, list[tuple[int, str, str | None]]]] = {}
 
 
 def _neoplasm_terms(cs: CodeSystem) -> list[Term]:

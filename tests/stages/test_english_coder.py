@@ -236,6 +236,16 @@ def test_words_beside_a_procedure_that_are_no_procedure_of_their_own() -> None:
     assert hd.startswith("5A1D") and hd != "5A1D90Z"
 
 
+def test_a_procedure_on_both_sides_without_a_bilateral_row_codes_each_side() -> None:
+    # guideline B4.3: the knee joint has a right and a left row and no bilateral one
+    px = code("The patient was admitted for arthrocentesis in both knees.").procedures(as_determined=True)
+    assert sorted(p for p in px if p.startswith("0S9")) == ["0S9C", "0S9D"]
+    # one side named: that side only; a bilateral row where the table has one
+    assert [p for p in code("A right knee arthrocentesis was performed.").procedures(as_determined=True)
+            if p.startswith("0S9")] == ["0S9C"]
+    assert code("Bilateral orchiectomy is offered.").procedures(as_determined=True) == ["0VTC"]
+
+
 def test_a_biopsy_reaches_body_parts_filed_under_a_class() -> None:
     # Excision > Gland > Parotid > Left: "Biopsy -> see Excision with qualifier Diagnostic" reaches it
     res = code("A biopsy of the left parotid gland was performed.")

@@ -451,6 +451,11 @@ class Verify:
                 else:
                     cand.code = _resection_of_a_lesion(cand, stems, notes)
                     code = complete_pcs(cs, cand.code, stems, notes, determined)
+                    if code is None:
+                        code, other = self._pcs_both_sides(state, cand, sentence_of[cand.mention_id], stems, notes,
+                                                           determined)
+                        if other is not None:
+                            both_sides.append(other)
                     cand.determined = determined[0] if determined else None
             except Exception as exc:  # noqa: BLE001 - a malformed index code is a rejection, not a crash
                 code, notes = None, [f"cannot read {cand.code}: {exc}"]
@@ -582,6 +587,34 @@ class Verify:
             return None
         return cand.model_copy(update={"code": other, "title": other_title,
                                        "notes_checked": [*cand.notes_checked, *notes, "the mention names both sides"]})
+
+    def _pcs_both_sides(self, state: CaseState, cand: Candidate, sentence: int, stems: set[str], notes: list[str],
+                        determined: list[str]) -> tuple[str | None, Candidate | None]:
+        """A procedure on both sides ('iridotomy in both eyes', 'arthrocentesis of both knees') where the
+        table has no bilateral body part: the right and the left row, each coded (guideline B4.3). Both
+        sides must be said by one word ('both', 'bilateral', a plural limb), not a 'right' and a 'left' of
+        two different things in the sentence."""
+        first, end = state.scratch["sentence_tokens"][sentence]
+        if not any({"right", "left"} <= set(t.stems) for t in state.scratch["tokens"][first:end]):
+            return None, None
+        cs = self.systems["procedure"]
+        sides: list[tuple[str, list[str], list[str]]] = []
+        for side in ("right", "left"):
+            side_notes: list[str] = []
+            side_determined: list[str] = []
+            code = complete_pcs(cs, cand.code, stems - ({"right", "left"} - {side}), side_notes, side_determined)
+            if code is None or side not in (cs.title(code) or "").lower():
+                return None, None
+            sides.append((code, side_notes, side_determined))
+        (right, right_notes, right_determined), (left, left_notes, left_determined) = sides
+        if right[:3] != left[:3] or right[4:] != left[4:]:
+            return None, None  # not the same operation on the two sides
+        notes += [*right_notes, "the mention names both sides and the table has no bilateral row (B4.3)"]
+        determined += right_determined
+        other = cand.model_copy(update={
+            "code": left, "title": cs.title(left) or "", "determined": left_determined[0] if left_determined else None,
+            "notes_checked": [*cand.notes_checked, *left_notes, "the mention names both sides (B4.3)"]})
+        return right, other
 
     @staticmethod
     def _bilateral_row(cands: list[Candidate]) -> None:

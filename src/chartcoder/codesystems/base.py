@@ -367,6 +367,10 @@ class CodeSystem:
             trails.append(IndexTrail(nodes, rest, self._index_nodes(source, nodes[-1]["id"])))
         return trails
 
+    def index_subterms(self, node_id: int, *, source: str = "index") -> list[dict[str, Any]]:
+        """The index rows directly under a node (a row's "id" from ``walk_index``), kept once read."""
+        return self._index_nodes(source, node_id)
+
     def _index_nodes(self, source: str, parent_id: int | None, prefix: str | None = None) -> list[dict[str, Any]]:
         """Index rows under a parent (or main terms by key prefix), kept once read: notes walk the same
         entries again and again ("Neoplasm, neoplastic" has some 1,000 sites). Callers must not change them."""

@@ -555,7 +555,7 @@ def _see_terms(cs: CodeSystem, source: str, alternatives: list[tuple[str, ...]],
     # the body parts, all of them apply; a biopsy samples any of them, also those filed under a class
     # ("Gland, Parotid, Left"), while "Reconstruction -> see Repair" is read at its direct body parts only
     if diagnostic and PCS_POINTER.match(entry.path[0]):
-        grafts = _coded_subtree(cs, source, entry.path)
+        grafts = _coded_subtree(cs, source, target, entry.path)
     elif len(entry.subterm_codes) <= MAX_GRAFTED or PCS_POINTER.match(entry.path[0]):
         grafts = [([title], code) for title, code in entry.subterm_codes.items()]
     else:
@@ -571,37 +571,22 @@ def _see_terms(cs: CodeSystem, source: str, alternatives: list[tuple[str, ...]],
 
 
 PCS_GRAFT_DEPTH = 3  # Excision > Gland > Parotid > Left: the deepest body-part subterms of a root operation
-_CHILDREN: dict[tuple[str, str, str], dict[int | None, list[tuple[int, str, str | None]]]] = {}
 
 
-def _coded_subtree(cs: CodeSystem, source: str, path: list[str]) -> list[tuple[list[str], str]]:
-    """(titles below the entry at ``path``, code) for each coded subterm down to PCS_GRAFT_DEPTH levels."""
-    children = _index_children(cs, source)
-    node: int | None = None
-    for title in path:
-        node = next((n for n, t, _ in children.get(node, ()) if t.strip().lower() == title.strip().lower()), None)
-        if node is None:
-            return []
+def _coded_subtree(cs: CodeSystem, source: str, target: str, path: list[str]) -> list[tuple[list[str], str]]:
+    """(titles below the index entry at ``path``, which ``target`` names, code) for each coded subterm down
+    to PCS_GRAFT_DEPTH levels, read through the store's own cached index rows."""
+    trail = next((t for t in cs.walk_index(target, source=source) if [n["title"] for n in t.nodes] == path), None)
+    if trail is None:
+        return []
     out: list[tuple[list[str], str]] = []
-    frontier: list[tuple[int, list[str]]] = [(node, [])]
+    frontier: list[tuple[int, list[str]]] = [(trail.nodes[-1]["id"], [])]
     for _ in range(PCS_GRAFT_DEPTH):
-        below = [(n, [*above, t], code) for parent, above in frontier for n, t, code in children.get(parent, ())]
+        below = [(k["id"], [*above, k["title"]], k["code"]) for parent, above in frontier
+                 for k in cs.index_subterms(parent, source=source)]
         out += [(titles, code) for _, titles, code in below if code]
         frontier = [(n, titles) for n, titles, _ in below]
     return out
-
-
-def _index_children(cs: CodeSystem, source: str) -> dict[int | None, list[tuple[int, str, str | None]]]:
-    """Index rows by parent (None for main terms), read once per store build and index."""
-    key = (cs.id, _store_fingerprint(cs), source)
-    if key not in _CHILDREN:
-        rows = cs.conn.execute("SELECT id, parent_id, title, code FROM index_terms WHERE source = ?", (source,))
-        children: dict[int | None, list[tuple[int, str, str | None]]] = defaultdict(list)
-        for node_id, parent, title, code in rows:
-            children[parent].append((node_id, title, code))
-        _CHILDREN[key] = dict(children)
-    return _CHILDREN[key]
-
 
 
 def _neoplasm_terms(cs: CodeSystem) -> list[Term]:

@@ -280,8 +280,8 @@ def complete_pcs(cs: CodeSystem, prefix: str, stems: set[str], notes: list[str],
     top = max(support for support, _, _ in scored)
     tied = [(conflict, code) for support, conflict, code in scored if support == top]
     words_of = dict(row_words)
+    titles = dict(rows)
     if top:  # with no word of the text in any row, no body part can have all its words there
-        titles = dict(rows)
         first_words = {code: set(phrase_stems(titles[code].split(",")[0])) - shared for _, code in tied}
         whole = {code[3] for _, code in tied if first_words[code] and first_words[code] <= stems}
         if len(whole) == 1 and len({code[3] for _, code in tied}) > 1:
@@ -311,7 +311,7 @@ def complete_pcs(cs: CodeSystem, prefix: str, stems: set[str], notes: list[str],
     # open; plain radiography and ultrasonography rarely use it, so silence means none (the default row).
     contrast_exceptional = prefix[0] == "B" and len(prefix) > 2 and prefix[2] in "04"
     if determined is not None and len({code[4] for _, code in tied}) > 1 and len({code[3] for _, code in tied}) == 1 \
-            and not contrast_exceptional and not _approach_stated(dict(rows)[pick], stems):
+            and not contrast_exceptional and not _approach_stated(titles[pick], stems):
         determined.append(best[1][:4])
         notes.append(f"{prefix} completed to {best[1]} with table defaults: the text does not say which row")
     elif determined is not None and pick[0] == "B" and pick[4] == "Y" and "osmolar" not in stems:

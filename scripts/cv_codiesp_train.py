@@ -36,6 +36,18 @@ def offsets(evidence: list) -> list[list[int]]:
     return [[e.start, e.end] for e in evidence]
 
 
+def features(state, assignment) -> dict:
+    """What the coder knew of a code it assigned, for sorting its errors: confidence, source, the
+    sections and assertions of its mentions."""
+    mentions = {m.id: m for m in state.mentions}
+    group = state.scratch["groups"].get((assignment.type, assignment.code), [])
+    found = [mentions[c.mention_id] for c in group if c.mention_id in mentions]
+    return {"confidence": assignment.confidence, "source": assignment.source, "mentions": len(found),
+            "sections": sorted({m.section for m in found}),
+            "uncertain": any(m.assertion.uncertain for m in found),
+            "historical": any(m.assertion.historical for m in found)}
+
+
 def use(paths: dict, readings: dict, codes: dict) -> None:
     learned.term_stats = lambda: paths
     learned.reading_stats = lambda: readings
@@ -83,6 +95,7 @@ def main() -> None:
                                           "gold_px": doc.gold.procedures, "pred_px": pred_px,
                                           "dx_paths": [[c, a.path[0]] for c, a in scored],
                                           "dx_spans": [[c, offsets(a.evidence)] for c, a in scored],
+                                          "dx_feats": [[c, features(state, a)] for c, a in scored],
                                           "rejected_dx": [[r.code, r.reason, offsets(r.evidence)]
                                                           for r in state.rejected if r.system == "icd10cm"],
                                           "px_spans": [[as_annotated(doc.gold.procedures, [(a.code, a.determined)])[0],

@@ -1218,3 +1218,13 @@ def test_words_a_coder_reads_alike(note: str, expected: str) -> None:
 def test_a_site_the_note_names_beats_the_unspecified_site() -> None:
     assert code("A lobular carcinoma of the left breast.").diagnoses() == ["C50.912"]
     assert code("Pheochromocytoma of the bladder.").diagnoses() == ["D30.3"]
+
+
+@pytest.mark.parametrize(("note", "expected"), [
+    ("He has a bedsore.", "L89.90"),                                # see Ulcer, pressure, by site
+    ("The patient had diabetes with ketoacidosis.", "E11.10"),      # see Diabetes, by type, with ketoacidosis
+])
+def test_a_see_reference_is_followed_without_its_placeholders(without_learned_stats, note: str, expected: str) -> None:
+    """'by site' / 'by type' in a see reference stand for what the note says; the rest of the reference
+    still applies (the reference had been looked up with them and led nowhere)."""
+    assert code(note).diagnoses() == [expected]

@@ -527,23 +527,38 @@ def _index_terms(cs: CodeSystem, source: str, pointers: re.Pattern[str] | None =
     return out
 
 
-GENERIC_SEE = re.compile(r",?\s*(by site|by type|by body part|condition|specified|site|NEC).*$", re.I)
+GENERIC_PART = re.compile(r"by (?:site|type|body part)(?: and type)?|condition|specified(?: \w+)?(?: NEC)?|site|NEC", re.I)
 MAX_GRAFTED = 60
+
+
+def _reference_forms(target: str) -> list[str]:
+    """A see reference as written when the index has it ("Disorder, bone, specified type NEC"), else without
+    its placeholders, which the note fills ("Hemangioma, by site" -> Hemangioma; "Diabetes, by type, with
+    ketoacidosis" -> Diabetes, with, ketoacidosis)."""
+    parts = [p.strip() for p in target.split(",") if p.strip()]
+    kept = [q for p in parts if not GENERIC_PART.fullmatch(p)
+            for q in (["with", p[5:]] if p.lower().startswith("with ") else [p])]
+    return list(dict.fromkeys(f for f in (target, ", ".join(kept)) if f))
 
 
 def _see_terms(cs: CodeSystem, source: str, alternatives: list[tuple[str, ...]], origin: str, target: str) -> list[Term]:
     """Follow a see / see also reference: the node's words lead to the target's code, and the
     target's subterms (one level) refine it ("Smoker" -> "Dependence, drug, nicotine", cigarettes)."""
-    target = GENERIC_SEE.sub("", target.split(";")[0]).strip(" ,")
+    target = target.split(";")[0].strip(" ,")
     diagnostic = bool(re.search(r"\s+with qualifier diagnostic$", target, re.I))
     target = re.sub(r"\s+with qualifier \w+$", "", target)  # "Excision with qualifier Diagnostic" -> Excision
     if not target or target.lower().startswith("table of drugs"):
         return []
-    try:
-        entries = cs.index_lookup(target, source=source)
-    except Exception:  # noqa: BLE001 - an unreadable reference yields no term
-        return []
-    entry = next((e for e in entries if e.matched_fully), None)
+    entry = None
+    for reference in _reference_forms(target):
+        try:
+            entries = cs.index_lookup(reference, source=source)
+        except Exception:  # noqa: BLE001 - an unreadable reference yields no term
+            entries = []
+        entry = next((e for e in entries if e.matched_fully), None)
+        if entry is not None:
+            target = reference
+            break
     if entry is None:
         return []
     out = []

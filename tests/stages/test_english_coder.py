@@ -1228,3 +1228,14 @@ def test_a_see_reference_is_followed_without_its_placeholders(without_learned_st
     """'by site' / 'by type' in a see reference stand for what the note says; the rest of the reference
     still applies (the reference had been looked up with them and led nowhere)."""
     assert code(note).diagnoses() == [expected]
+
+
+@pytest.mark.parametrize("note", ["The albuginea showed hemorrhagic zones.", "Cystic cavities of necrotic appearance."])
+def test_an_adjective_of_how_a_specimen_looks_is_no_diagnosis(note: str) -> None:
+    """'hemorrhagic zones' describe a specimen; the patient is not coded with a hemorrhage (R58) or a
+    necrosis (I96) for it."""
+    assert not {"R58", "I96"} & set(code(note).diagnoses())
+
+
+def test_the_fluid_of_a_condition_still_names_it() -> None:
+    assert "R18.8" in code("Ascitic fluid was drained.").diagnoses()

@@ -206,6 +206,26 @@ def _absence_unsaid(text: str, tokens: list[Token], m: Match, term: object) -> b
     return bool(where) and not all(NEGATION_BEFORE.search(text, max(0, t.start - 40), t.start) for t in where)
 
 
+ADJECTIVE_ENDING = re.compile(r"(?:ic|ous)$", re.I)
+
+
+@cache
+def _appearance_nouns() -> frozenset[str]:
+    return frozenset(load_rules("en", "appearance_words")["nouns"])
+
+
+def _describes_appearance(text: str, tokens: list[Token], m: Match) -> bool:
+    """A condition read from its adjective alone, said of how a specimen or image looks ('hemorrhagic
+    zones', 'necrotic appearance'): no diagnosis (rules/en/appearance_words.json)."""
+    if len(m.positions) != 1:
+        return False
+    at = m.positions[0]
+    word = tokens[at].word
+    following = re.match(r"\s*([A-Za-z]+)", text[tokens[at].end:tokens[at].end + 30])
+    return bool(ADJECTIVE_ENDING.search(word)) and following is not None \
+        and following.group(1).lower() in _appearance_nouns()
+
+
 @cache
 def _operation_words(rules: str) -> tuple[tuple[str, ...], frozenset[str]]:
     """A rules file's root operations and the stems of the words one of which their reading needs."""
@@ -272,6 +292,7 @@ class Locate:
             sentence_stems = frozenset(st for t in tokens[a:b] for st in t.stems)
             readings = [r for r in per_mention.get(mention.id, [])
                         if not _absence_unsaid(state.text, tokens, *r) and not _device_unsaid(r[1], sentence_stems)
+                        and not (mention.type == "diagnosis" and _describes_appearance(state.text, tokens, r[0]))
                         and not (mention.type == "procedure" and _finding_not_done(r[1], sentence_stems))]
             if "readings" in state.scratch:  # asked for by the learning scripts (learn_term_stats.py)
                 state.scratch["readings"].extend((mention.id, term.key, strip_code(term.code), _hidden(m, readings))

@@ -1239,3 +1239,13 @@ def test_an_adjective_of_how_a_specimen_looks_is_no_diagnosis(note: str) -> None
 
 def test_the_fluid_of_a_condition_still_names_it() -> None:
     assert "R18.8" in code("Ascitic fluid was drained.").diagnoses()
+
+
+def test_the_approach_of_one_procedure_is_not_read_for_another_in_the_same_sentence() -> None:
+    """Table completion reads the words said with the operation: the 'percutaneous' of a drainage at
+    the start of a long sentence does not make the liver biopsy at its end percutaneous."""
+    note = ("Percutaneous drainage of the collection was performed with ultrasound guidance in the interventional "
+            "radiology room and weeks later a liver biopsy was taken.")
+    liver = [c for c in code(note).procedures(as_determined=True) if c.startswith("0F")]
+    assert liver and all(len(c) == 4 for c in liver)
+    assert "0FB03ZX" in code("A percutaneous liver biopsy was taken.").procedures()

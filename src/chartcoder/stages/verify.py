@@ -78,6 +78,22 @@ def _sentence_stems(state: CaseState, sentence: int) -> set[str]:
     return {s for t in tokens[a:b] for s in t.stems}
 
 
+PROCEDURE_REACH = 3  # content words either side (stop words are no tokens); train CV: 2-8 all beat the sentence
+
+
+def _stems_near(state: CaseState, cand: Candidate, sentence: int, reach: int = PROCEDURE_REACH) -> set[str]:
+    """The words of a candidate's sentence within ``reach`` words of its evidence: an operation's approach,
+    side and device are said with it, not anywhere in a long sentence that lists several."""
+    tokens = state.scratch["tokens"]
+    a, b = state.scratch["sentence_tokens"][sentence]
+    spans = [(e.start, e.end) for e in cand.evidence]
+    inside = [i for i in range(a, b) if any(tokens[i].start < e and s < tokens[i].end for s, e in spans)]
+    if not inside:
+        return _sentence_stems(state, sentence)
+    lo, hi = max(a, min(inside) - reach), min(b, max(inside) + reach + 1)
+    return {s for t in tokens[lo:hi] for s in t.stems}
+
+
 @cache
 def _with_subterms(cs: CodeSystem, path: str) -> tuple[tuple[str, str], ...]:
     """(words, code) for the 'with ...' subterms of an index path: 'Nausea' -> ('vomiting', 'R11.2')."""
@@ -449,6 +465,7 @@ class Verify:
                     if other is not None:
                         both_sides.append(other)
                 else:
+                    stems = _stems_near(state, cand, sentence_of[cand.mention_id])
                     cand.code = _resection_of_a_lesion(cand, stems, notes)
                     code = complete_pcs(cs, cand.code, stems, notes, determined)
                     if code is None:

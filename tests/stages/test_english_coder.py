@@ -1249,3 +1249,11 @@ def test_the_approach_of_one_procedure_is_not_read_for_another_in_the_same_sente
     liver = [c for c in code(note).procedures(as_determined=True) if c.startswith("0F")]
     assert liver and all(len(c) == 4 for c in liver)
     assert "0FB03ZX" in code("A percutaneous liver biopsy was taken.").procedures()
+
+
+def test_low_names_a_contrast_only_as_low_osmolar() -> None:
+    """'lumbar' reads as the low back; beside a CT it is no low osmolar contrast (BN201ZZ)."""
+    ct = [c for c in code("An urgent cranial computed tomography (CT), lumbar puncture and blood tests were performed.")
+          .procedures() if c.startswith("BN20")]
+    assert ct == ["BN20ZZZ"]
+    assert "BN201ZZ" in code("CT of the skull with low osmolar contrast.").procedures()

@@ -290,6 +290,8 @@ def complete_pcs(cs: CodeSystem, prefix: str, stems: set[str], notes: list[str],
     scored = []
     for code, all_words in row_words:
         words = all_words - shared
+        if "osmolar" in words and "osmolar" not in stems:
+            words = words - {"low", "high"}  # a contrast is low or high osmolar, not a 'lumbar' read as low back
         support = len(words & stems)
         conflict = len(words - stems)
         scored.append((support, conflict, code))

@@ -78,22 +78,6 @@ def _sentence_stems(state: CaseState, sentence: int) -> set[str]:
     return {s for t in tokens[a:b] for s in t.stems}
 
 
-PROCEDURE_REACH = 3  # content words either side (stop words are no tokens); train CV: 2-8 all beat the sentence
-
-
-def _stems_near(state: CaseState, cand: Candidate, sentence: int, reach: int = PROCEDURE_REACH) -> set[str]:
-    """The words of a candidate's sentence within ``reach`` words of its evidence: an operation's approach,
-    side and device are said with it, not anywhere in a long sentence that lists several."""
-    tokens = state.scratch["tokens"]
-    a, b = state.scratch["sentence_tokens"][sentence]
-    spans = [(e.start, e.end) for e in cand.evidence]
-    inside = [i for i in range(a, b) if any(tokens[i].start < e and s < tokens[i].end for s, e in spans)]
-    if not inside:
-        return _sentence_stems(state, sentence)
-    lo, hi = max(a, min(inside) - reach), min(b, max(inside) + reach + 1)
-    return {s for t in tokens[lo:hi] for s in t.stems}
-
-
 @cache
 def _with_subterms(cs: CodeSystem, path: str) -> tuple[tuple[str, str], ...]:
     """(words, code) for the 'with ...' subterms of an index path: 'Nausea' -> ('vomiting', 'R11.2')."""
@@ -115,9 +99,9 @@ def _asks_for(cs: CodeSystem, code: str, other: str) -> bool:
                for ref in n.referenced_codes())
 
 
-def _near_stems(state: CaseState, span: Span, before: int) -> set[str]:
-    """Stems of the words of a span and of the few words just before it, within its sentence: a
-    modifier that belongs to the mention ('former smoker'), not to a neighbour ('former drinker')."""
+def _near_stems(state: CaseState, span: Span, before: int, after: int = 0) -> set[str]:
+    """Stems of the words of a span and of the few words just before (and after) it, within its sentence:
+    a modifier that belongs to the mention ('former smoker'), not to a neighbour ('former drinker')."""
     tokens = state.scratch["tokens"]
     if "token_ends" not in state.scratch:  # tokens are in text order: find the span's by bisection
         state.scratch["token_ends"] = [t.end for t in tokens]
@@ -132,9 +116,20 @@ def _near_stems(state: CaseState, span: Span, before: int) -> set[str]:
     if "sentence_starts" not in state.scratch:
         state.scratch["sentence_starts"] = [a for a, _ in sentences]
     at = bisect_right(state.scratch["sentence_starts"], inside[0]) - 1  # sentences are in order, apart
-    lo = sentences[at][0] if at >= 0 and inside[0] < sentences[at][1] else inside[0]
-    first = max(lo, inside[0] - before)
-    return {s for t in tokens[first:inside[-1] + 1] for s in t.stems}
+    within = at >= 0 and inside[0] < sentences[at][1]
+    lo, hi = (sentences[at][0], sentences[at][1]) if within else (inside[0], inside[-1] + 1)
+    first, last = max(lo, inside[0] - before), min(max(hi, inside[-1] + 1), inside[-1] + 1 + after)
+    return {s for t in tokens[first:last] for s in t.stems}
+
+
+PROCEDURE_REACH = 3  # content words either side (stop words are no tokens); train CV: 2-8 all beat the sentence
+
+
+def _stems_near(state: CaseState, cand: Candidate, sentence: int) -> set[str]:
+    """The words said with an operation (PROCEDURE_REACH words either side of its evidence): its approach,
+    side and device, not those of another operation a long sentence also lists."""
+    whole = Span(start=min(e.start for e in cand.evidence), end=max(e.end for e in cand.evidence), text="")
+    return _near_stems(state, whole, PROCEDURE_REACH, PROCEDURE_REACH) or _sentence_stems(state, sentence)
 
 
 def _unspecified_rank(code: str, title: str, shared: str = "") -> int:

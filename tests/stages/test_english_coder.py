@@ -1257,3 +1257,9 @@ def test_low_names_a_contrast_only_as_low_osmolar() -> None:
           .procedures() if c.startswith("BN20")]
     assert ct == ["BN20ZZZ"]
     assert "BN201ZZ" in code("CT of the skull with low osmolar contrast.").procedures()
+
+
+def test_a_testicle_is_the_testis_not_the_scrotum() -> None:
+    """A painful testicle is testicular pain N50.81-, not also scrotal pain N50.82."""
+    dx = code("He noticed a painful nodular mass in the right testicle.").diagnoses()
+    assert "N50.811" in dx and "N50.82" not in dx

@@ -8,6 +8,7 @@ in any order ("chronic hepatitis C virus infection" ~ "Hepatitis, viral, C, chro
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import os
@@ -847,6 +848,14 @@ def _store_fingerprint(cs: CodeSystem) -> str:
     return cs.conn.execute("SELECT value FROM meta WHERE key = 'fingerprint'").fetchone()[0]
 
 
+def _kept_for_life(lex: Lexicon) -> Lexicon:
+    """Move the lexicon (and what else is loaded by now) out of the garbage collector's reach: its
+    hundreds of thousands of objects live as long as the process, and every full collection scanned
+    them again (half a second each, about one per hundred notes)."""
+    gc.freeze()
+    return lex
+
+
 @cache
 def _lexicon_for(system_id: str, fingerprint: str, digest: str) -> Lexicon:
     from chartcoder.codesystems import get_system
@@ -856,7 +865,7 @@ def _lexicon_for(system_id: str, fingerprint: str, digest: str) -> Lexicon:
     if path.exists():
         try:
             with path.open("rb") as f:
-                return pickle.load(f)
+                return _kept_for_life(pickle.load(f))
         except Exception:  # noqa: BLE001 - a broken cache file is rebuilt, never fatal
             path.unlink(missing_ok=True)
     builder = {"icd10cm": _icd10cm_terms, "icd10pcs": _icd10pcs_terms}[system_id]
@@ -868,7 +877,7 @@ def _lexicon_for(system_id: str, fingerprint: str, digest: str) -> Lexicon:
         pickle.dump(lex, f, protocol=pickle.HIGHEST_PROTOCOL)
     tmp.replace(path)
     prune_builds(path, re.compile(rf"lexicon-{re.escape(system_id)}-[0-9a-f]+-[0-9a-f]+\.pkl"))
-    return lex
+    return _kept_for_life(lex)
 
 
 def lexicon(cs: CodeSystem) -> Lexicon:

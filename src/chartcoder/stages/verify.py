@@ -125,11 +125,12 @@ def _near_stems(state: CaseState, span: Span, before: int, after: int = 0) -> se
 PROCEDURE_REACH = 3  # content words either side (stop words are no tokens); train CV: 2-8 all beat the sentence
 
 
-def _stems_near(state: CaseState, cand: Candidate, sentence: int) -> set[str]:
+def _stems_near(state: CaseState, cand: Candidate) -> set[str]:
     """The words said with an operation (PROCEDURE_REACH words either side of its evidence): its approach,
-    side and device, not those of another operation a long sentence also lists."""
+    side and device, not those of another operation a long sentence also lists. Empty when the evidence
+    holds no word."""
     whole = Span(start=min(e.start for e in cand.evidence), end=max(e.end for e in cand.evidence), text="")
-    return _near_stems(state, whole, PROCEDURE_REACH, PROCEDURE_REACH) or _sentence_stems(state, sentence)
+    return _near_stems(state, whole, PROCEDURE_REACH, PROCEDURE_REACH)
 
 
 def _unspecified_rank(code: str, title: str, shared: str = "") -> int:
@@ -462,7 +463,7 @@ class Verify:
                     if other is not None:
                         both_sides.append(other)
                 else:
-                    stems = _stems_near(state, cand, sentence_of[cand.mention_id])
+                    stems = _stems_near(state, cand) or stems  # the sentence's, read above, when no word is near
                     cand.code = _resection_of_a_lesion(cand, stems, notes)
                     code = complete_pcs(cs, cand.code, stems, notes, determined)
                     if code is None:

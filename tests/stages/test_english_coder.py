@@ -1263,3 +1263,34 @@ def test_a_testicle_is_the_testis_not_the_scrotum() -> None:
     """A painful testicle is testicular pain N50.81-, not also scrotal pain N50.82."""
     dx = code("He noticed a painful nodular mass in the right testicle.").diagnoses()
     assert "N50.811" in dx and "N50.82" not in dx
+
+
+def test_coronary_angioplasty_is_a_dilation_of_the_coronary_arteries() -> None:
+    """'Angioplasty' points to three Dilation tables; the coronary artery named is a row of Heart and Great
+    Vessels (027) only, and a single vessel named (the LAD) is One Artery."""
+    assert code("Coronary artery angioplasty was performed.").procedures(as_determined=True)[0].startswith("0270")
+    assert "027034Z" in code("PCI of the LAD with a drug-eluting stent.").procedures()
+    assert "047L" in code("Angioplasty of the left femoral artery.").procedures(as_determined=True)
+
+
+def test_a_stent_put_in_with_a_dilation_is_its_device_not_an_insertion() -> None:
+    result = code("Percutaneous transluminal coronary angioplasty of the left anterior descending artery with "
+                  "insertion of one drug-eluting stent.")
+    assert result.procedures() == ["027034Z"]
+    assert any(r.code.startswith("02H") and "device of the dilation" in r.reason for r in result.rejected)
+
+
+def test_percutaneous_coronary_intervention_is_read_spelled_out() -> None:
+    note = "Percutaneous coronary intervention with drug-eluting stent placement in the left anterior descending artery."
+    assert code(note).procedures() == ["027034Z"]
+
+
+def test_sample_codes_its_coronary_stent(sample) -> None:
+    assert "027034Z" in sample.procedures()
+    assert not [c for c in sample.procedures() if c.startswith("02H")], "the stent is the angioplasty's device"
+
+
+def test_a_body_part_with_sides_is_not_taken_as_named_whole() -> None:
+    """'colectomy' reads the large intestine, which has a right and a left part: no guess at the row."""
+    assert not [c for c in code("Four months after colectomy the patient was well.").procedures(as_determined=True)
+                if c.startswith("0DT")]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from functools import cache
 from typing import ClassVar
 
@@ -162,6 +162,40 @@ def sentence_span(state: CaseState, sentence: int) -> tuple[int, int]:
     tokens = state.scratch["tokens"]
     first, end = state.scratch["sentence_tokens"][sentence]
     return tokens[first].start, tokens[end - 1].end
+
+
+def near_stems(state: CaseState, span: Span, before: int, after: int = 0) -> set[str]:
+    """Stems of the words of a span and of the few words just before (and after) it, within its sentence:
+    a modifier that belongs to the mention ('former smoker'), not to a neighbour ('former drinker')."""
+    tokens = state.scratch["tokens"]
+    if "token_ends" not in state.scratch:  # tokens are in text order: find the span's by bisection
+        state.scratch["token_ends"] = [t.end for t in tokens]
+    inside = []
+    for i in range(bisect_right(state.scratch["token_ends"], span.start), len(tokens)):
+        if tokens[i].start >= span.end:
+            break
+        inside.append(i)
+    if not inside:
+        return set()
+    sentences = state.scratch["sentence_tokens"]
+    if "sentence_starts" not in state.scratch:
+        state.scratch["sentence_starts"] = [a for a, _ in sentences]
+    at = bisect_right(state.scratch["sentence_starts"], inside[0]) - 1  # sentences are in order, apart
+    within = at >= 0 and inside[0] < sentences[at][1]
+    lo, hi = (sentences[at][0], sentences[at][1]) if within else (inside[0], inside[-1] + 1)
+    first, last = max(lo, inside[0] - before), min(max(hi, inside[-1] + 1), inside[-1] + 1 + after)
+    return {s for t in tokens[first:last] for s in t.stems}
+
+
+PROCEDURE_REACH = 3  # content words either side (stop words are no tokens); train CV: 2-8 all beat the sentence
+
+
+def operation_stems(state: CaseState, evidence: list[Span]) -> set[str]:
+    """The words said with an operation (PROCEDURE_REACH words either side of its evidence): its approach,
+    side and device, not those of another operation a long sentence also lists. Empty when the evidence
+    holds no word."""
+    whole = Span(start=min(e.start for e in evidence), end=max(e.end for e in evidence), text="")
+    return near_stems(state, whole, PROCEDURE_REACH, PROCEDURE_REACH)
 
 
 def sentence_bounds(text: str) -> list[tuple[int, int]]:

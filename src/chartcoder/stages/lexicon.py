@@ -16,7 +16,7 @@ import pickle
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from pathlib import Path
 
@@ -883,6 +883,33 @@ def _lexicon_for(system_id: str, fingerprint: str, digest: str) -> Lexicon:
 def lexicon(cs: CodeSystem) -> Lexicon:
     """The (cached) lexicon of an English code system."""
     return _lexicon_for(cs.id, _store_fingerprint(cs), _rules_digest())
+
+
+@lru_cache(maxsize=4096)
+def table_rows(cs: CodeSystem, prefix: str) -> tuple[tuple[str, str], ...]:
+    """The billable rows under a PCS prefix (cached: a note completes the same tables again and again)."""
+    rows = cs.conn.execute("SELECT code, title FROM codes WHERE code >= ? AND code < ? AND billable = 1 LIMIT 5000",
+                           (prefix, prefix + "\uffff")).fetchall()  # a code range (the primary key serves it)
+    return tuple((code, title) for code, title in rows)
+
+
+@lru_cache(maxsize=4096)
+def table_row_words(cs: CodeSystem, prefix: str) -> tuple[tuple[str, frozenset[str]], ...]:
+    return tuple((code, frozenset(phrase_stems(title))) for code, title in table_rows(cs, prefix))
+
+
+@lru_cache(maxsize=4096)
+def table_body_parts(cs: CodeSystem, table: str) -> tuple[frozenset[str], ...]:
+    """The words of each body part (4th character) of a PCS table: those all its rows have and not every row
+    of the table ("coronari arteri one" for Dilation, Coronary Artery, One Artery)."""
+    rows = table_row_words(cs, table)
+    if not rows:
+        return ()
+    shared = frozenset.intersection(*(words for _, words in rows))
+    by_part: dict[str, list[frozenset[str]]] = defaultdict(list)
+    for code, words in rows:
+        by_part[code[3]].append(words)
+    return tuple(frozenset.intersection(*parts) - shared for parts in by_part.values())
 
 
 def strip_code(code: str) -> str:

@@ -16,10 +16,10 @@ from chartcoder.codesystems import CodeSystem
 from chartcoder.llm.agents import options_for
 from chartcoder.pipeline import CaseState
 from chartcoder.rules import load_rules
-from chartcoder.stages.analyze import sentence_span
+from chartcoder.stages.analyze import operation_stems, sentence_span
 from chartcoder.stages.en_text import Token, absent_words, phrase_stems, stem
 from chartcoder.stages.learned import hidden_precision, presumed_combination, reading_precision, train_precision, usually_wrong
-from chartcoder.stages.lexicon import BOTH_SIDES, PCS_POINTER, Match, generic_only, lexicon, strip_code
+from chartcoder.stages.lexicon import BOTH_SIDES, PCS_POINTER, Match, generic_only, lexicon, strip_code, table_body_parts
 from chartcoder.types import Candidate, Mention, Span
 
 FALLBACK_PRECISION = 0.4
@@ -41,8 +41,8 @@ def evidence_spans(text: str, tokens: list[Token], positions: tuple[int, ...]) -
     return spans
 
 
-def best_readings(matches: list[tuple[Match, object]],
-                  sentence_stems: frozenset[str] = frozenset()) -> list[tuple[Match, object]]:
+def best_readings(matches: list[tuple[Match, object]], sentence_stems: frozenset[str] = frozenset(),
+                  procedures: CodeSystem | None = None) -> list[tuple[Match, object]]:
     """Keep maximal matches: drop any whose positions and stems are covered by a stronger one.
 
     Readings with the same words and positions but different codes differ only in words the note
@@ -67,8 +67,8 @@ def best_readings(matches: list[tuple[Match, object]],
                 continue  # an unsided examination of a paired organ: both sides stand
             if pos == kpos and set(term.stems) == set(kterm.stems) and term.code != kterm.code:
                 if _refines(term.code, kterm.code) or not _refines(kterm.code, term.code) and \
-                        (_implied_support(term, sentence_stems), -_pointers(term), _whole_organ(term)) > \
-                        (_implied_support(kterm, sentence_stems), -_pointers(kterm), _whole_organ(kterm)):
+                        (_implied_support(term, sentence_stems, procedures), -_pointers(term), _whole_organ(term)) > \
+                        (_implied_support(kterm, sentence_stems, procedures), -_pointers(kterm), _whole_organ(kterm)):
                     kept[i] = (m, term)
                 dominated = True
                 break
@@ -170,8 +170,8 @@ def _also_learned(kept: list[tuple[Match, object]], readings: list[tuple[Match, 
     return extra
 
 
-def choose_readings(readings: list[tuple[Match, object]], sentence_stems: frozenset[str], tokens: list[Token]
-                    ) -> tuple[list[tuple[Match, object]], dict[int, str | None]]:
+def choose_readings(readings: list[tuple[Match, object]], sentence_stems: frozenset[str], tokens: list[Token],
+                    procedures: CodeSystem | None = None) -> tuple[list[tuple[Match, object]], dict[int, str | None]]:
     """The readings a mention yields (kept and set aside) and, per term id, why a reading is set aside.
 
     A reading whose path (or, when the path is too rare, whose code) was usually wrong on the training
@@ -179,12 +179,12 @@ def choose_readings(readings: list[tuple[Match, object]], sentence_stems: frozen
     often enough; each kept reading may then give way to one of fewer words the notes bore out more.
     """
     wrong = {id(term): usually_wrong(term.key, strip_code(term.code)) for _, term in readings}
-    first = best_readings(readings, sentence_stems)
+    first = best_readings(readings, sentence_stems, procedures)
     set_aside = [r for r in first if wrong[id(r[1])]]
     kept = [r for r in first if not wrong[id(r[1])]]
     if set_aside:
         seen = {id(r[1]) for r in kept}
-        kept += [r for r in best_readings([r for r in readings if not wrong[id(r[1])]], sentence_stems)
+        kept += [r for r in best_readings([r for r in readings if not wrong[id(r[1])]], sentence_stems, procedures)
                  if id(r[1]) not in seen and not generic_only(r[1])
                  and (train_precision(r[1].key) or 0) >= FALLBACK_PRECISION]
     kept = [_prefer_learned(r, readings, wrong, tokens) for r in kept]
@@ -261,8 +261,20 @@ def _whole_organ(term: object) -> int:
     return 2 if "resect" in stems else 1 if "excis" in stems else 0
 
 
-def _implied_support(term: object, sentence_stems: frozenset[str]) -> int:
-    return len((set(phrase_stems(term.path)) - set(term.stems)) & sentence_stems)
+def _implied_support(term: object, sentence_stems: frozenset[str],
+                     procedures: CodeSystem | None = None) -> tuple[bool, int]:
+    """How many words the reading leaves implied the sentence says. For a reading that points to a whole PCS
+    table ("Angioplasty" -> Dilation, Heart and Great Vessels / Lower Arteries / Upper Arteries), a body part
+    of the table the sentence names counts too, one named with all its words first: a 'coronary artery' is a
+    row of 027, while 'left anterior descending coronary artery' only shares words with the Anterior Tibial
+    Artery, Left of 047."""
+    said = set(term.stems)
+    implied = set(phrase_stems(term.path)) - said
+    code = strip_code(term.code)
+    if procedures is None or len(code) != 3:
+        return False, len(implied & sentence_stems)
+    return max(((bool(part) and part <= sentence_stems | said, len((implied | part) & sentence_stems - said))
+                for part in table_body_parts(procedures, code)), default=(False, len(implied & sentence_stems)))
 
 
 class Locate:
@@ -297,7 +309,11 @@ class Locate:
             if "readings" in state.scratch:  # asked for by the learning scripts (learn_term_stats.py)
                 state.scratch["readings"].extend((mention.id, term.key, strip_code(term.code), _hidden(m, readings))
                                                  for m, term in readings)
-            chosen, wrong = choose_readings(readings, sentence_stems, tokens)
+            if mention.type == "procedure":  # the words said with the operation tell its implied ones apart
+                said_with = frozenset(operation_stems(state, [mention.span])) or sentence_stems
+                chosen, wrong = choose_readings(readings, said_with, tokens, self.systems["procedure"])
+            else:
+                chosen, wrong = choose_readings(readings, sentence_stems, tokens)
             for m, term in chosen:
                 cs = self.systems[mention.type]
                 code = strip_code(term.code)

@@ -14,19 +14,20 @@ from __future__ import annotations
 
 import os
 import re
-from bisect import bisect_left, bisect_right
+from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Callable
-from functools import cache, lru_cache, partial
+from functools import cache, partial
 from typing import ClassVar
 
 from chartcoder.codesystems import CodeSystem
 from chartcoder.llm.agents import options_for
 from chartcoder.pipeline import CaseState
 from chartcoder.rules import load_rules
-from chartcoder.stages.analyze import sentence_span
+from chartcoder.stages.analyze import near_stems, operation_stems, sentence_span
 from chartcoder.stages.en_text import Token, abbreviation_words, absent_words, expansion, phrase_stems, stem
 from chartcoder.stages.learned import train_precision, usually_wrong
+from chartcoder.stages.lexicon import table_row_words, table_rows
 from chartcoder.types import Candidate, Span
 
 SEVENTH_WORDS = (("sequela", "S"), ("subsequent", "D"))
@@ -99,40 +100,7 @@ def _asks_for(cs: CodeSystem, code: str, other: str) -> bool:
                for ref in n.referenced_codes())
 
 
-def _near_stems(state: CaseState, span: Span, before: int, after: int = 0) -> set[str]:
-    """Stems of the words of a span and of the few words just before (and after) it, within its sentence:
-    a modifier that belongs to the mention ('former smoker'), not to a neighbour ('former drinker')."""
-    tokens = state.scratch["tokens"]
-    if "token_ends" not in state.scratch:  # tokens are in text order: find the span's by bisection
-        state.scratch["token_ends"] = [t.end for t in tokens]
-    inside = []
-    for i in range(bisect_right(state.scratch["token_ends"], span.start), len(tokens)):
-        if tokens[i].start >= span.end:
-            break
-        inside.append(i)
-    if not inside:
-        return set()
-    sentences = state.scratch["sentence_tokens"]
-    if "sentence_starts" not in state.scratch:
-        state.scratch["sentence_starts"] = [a for a, _ in sentences]
-    at = bisect_right(state.scratch["sentence_starts"], inside[0]) - 1  # sentences are in order, apart
-    within = at >= 0 and inside[0] < sentences[at][1]
-    lo, hi = (sentences[at][0], sentences[at][1]) if within else (inside[0], inside[-1] + 1)
-    first, last = max(lo, inside[0] - before), min(max(hi, inside[-1] + 1), inside[-1] + 1 + after)
-    return {s for t in tokens[first:last] for s in t.stems}
-
-
-PROCEDURE_REACH = 3  # content words either side (stop words are no tokens); train CV: 2-8 all beat the sentence
-
-
-def _stems_near(state: CaseState, cand: Candidate) -> set[str]:
-    """The words said with an operation (PROCEDURE_REACH words either side of its evidence): its approach,
-    side and device, not those of another operation a long sentence also lists. Empty when the evidence
-    holds no word."""
-    whole = Span(start=min(e.start for e in cand.evidence), end=max(e.end for e in cand.evidence), text="")
-    return _near_stems(state, whole, PROCEDURE_REACH, PROCEDURE_REACH)
-
-
+STENT_STEMS = frozenset(phrase_stems("stent stents intraluminal"))
 def _unspecified_rank(code: str, title: str, shared: str = "") -> int:
     """3: the title says the detail is unknown (LOC 'status unknown') or that there is none to tell
     ('uncomplicated'); 2: it says unspecified, beyond 'unspecified behavior' and beyond the words all
@@ -179,7 +147,7 @@ def _side_stated(state: CaseState, cs: CodeSystem, cand: Candidate, code: str | 
     title = (cs.title(code) or "") if code else ""
     if "unspecified" not in title:
         return code
-    near = {s for span in cand.evidence for s in _near_stems(state, span, 2)}
+    near = {s for span in cand.evidence for s in near_stems(state, span, 2)}
     sides = SIDES & near
     if len(sides) != 1:
         return code
@@ -254,19 +222,6 @@ def complete_cm(cs: CodeSystem, code: str, stems: set[str], notes: list[str],
     return current if cs.is_valid(current) else None
 
 
-@lru_cache(maxsize=4096)
-def _table_rows(cs: CodeSystem, prefix: str) -> tuple[tuple[str, str], ...]:
-    """The billable rows under a PCS prefix (cached: a note completes the same tables again and again)."""
-    rows = cs.conn.execute("SELECT code, title FROM codes WHERE code >= ? AND code < ? AND billable = 1 LIMIT 5000",
-                           (prefix, prefix + "\uffff")).fetchall()  # a code range (the primary key serves it)
-    return tuple((code, title) for code, title in rows)
-
-
-@lru_cache(maxsize=4096)
-def _table_row_words(cs: CodeSystem, prefix: str) -> tuple[tuple[str, frozenset[str]], ...]:
-    return tuple((code, frozenset(phrase_stems(title))) for code, title in _table_rows(cs, prefix))
-
-
 def complete_pcs(cs: CodeSystem, prefix: str, stems: set[str], notes: list[str],
                  determined: list[str] | None = None) -> str | None:
     """Complete a partial PCS code to a valid row value chosen by the sentence's words.
@@ -278,10 +233,10 @@ def complete_pcs(cs: CodeSystem, prefix: str, stems: set[str], notes: list[str],
     """
     if cs.is_valid(prefix):
         return prefix
-    rows = _table_rows(cs, prefix)
+    rows = table_rows(cs, prefix)
     if not rows:
         return None
-    row_words = [(code, set(words)) for code, words in _table_row_words(cs, prefix)]
+    row_words = [(code, set(words)) for code, words in table_row_words(cs, prefix)]
     shared = set.intersection(*(w for _, w in row_words))  # words every row has say nothing about the choice
     scored = []
     for code, all_words in row_words:
@@ -317,8 +272,13 @@ def complete_pcs(cs: CodeSystem, prefix: str, stems: set[str], notes: list[str],
     _, pick = min(tied, key=lambda cc: (cc[0], -cc[1][4:].count("Z"), order.find(cc[1][4]) % 10, cc[1]))
     best = ((top,), pick)
     one_body_part = len({code[3] for code, _ in row_words}) == 1  # the table's only body part is not in question
-    if len(prefix) <= 3 and (best[0][0] == 0 or not one_body_part and not _body_part_words(row_words, pick[3], shared) & stems
-                             or (len({code[3] for _, code in tied}) > 1
+    own = _body_part_words(row_words, pick[3], shared)
+    # a body part named with all its words, of which no row is a side ("coronary artery" beside Pulmonary
+    # Artery, Left; not "colectomy" read as large intestine, which has a right and a left)
+    named_whole = bool(own) and own <= stems and not own & SIDES \
+        and not any(own < (other := _body_part_words(row_words, code[3], shared)) and other & SIDES for _, code in tied)
+    if len(prefix) <= 3 and (best[0][0] == 0 or not one_body_part and not own & stems
+                             or (len({code[3] for _, code in tied}) > 1 and not named_whole
                                  and any(words_of[code] & SIDES for _, code in tied))):
         return None  # a table alone is not enough: the body part (and its side) must come from the text
     # Contrast is routine in fluoroscopy, CT and MRI, so a record silent about it leaves the 5th character
@@ -438,6 +398,7 @@ class Verify:
         sentence_of = {m.id: m.sentence for m in state.mentions}
         verified: list[Candidate] = []
         both_sides: list[Candidate] = []
+        self._stent_of_a_dilation(state, sentence_of)
         for cand in state.candidates:
             cs = self.systems[cand.type]
             learned = train_precision(cand.path[0])
@@ -463,7 +424,7 @@ class Verify:
                     if other is not None:
                         both_sides.append(other)
                 else:
-                    stems = _stems_near(state, cand) or stems  # the sentence's, read above, when no word is near
+                    stems = operation_stems(state, cand.evidence) or stems  # the sentence's, read above, when no word is near
                     cand.code = _resection_of_a_lesion(cand, stems, notes)
                     code = complete_pcs(cs, cand.code, stems, notes, determined)
                     if code is None:
@@ -506,6 +467,24 @@ class Verify:
             self._bmi(state, live, self.systems["diagnosis"]) + \
             self._family_history(state, live, self.systems["diagnosis"])
         return state
+
+    @staticmethod
+    def _stent_of_a_dilation(state: CaseState, sentence_of: dict[int, int]) -> None:
+        """A stent put in a vessel or duct the same sentence says is dilated (angioplasty 'with insertion of a
+        drug-eluting stent') is the Dilation's device, Intraluminal Device, not an Insertion of its own: the
+        insertion reading is set aside and its words join the dilation's evidence, where its device is read."""
+        live = [c for c in state.candidates if c.type == "procedure" and not c.rejected and c.code[:1] == "0"]
+        for insertion in [c for c in live if c.code[2:3] == "H"]:
+            if not STENT_STEMS & operation_stems(state, insertion.evidence):
+                continue
+            sentence = sentence_of[insertion.mention_id]
+            dilations = [c for c in live if c.code[2:3] == "7" and c.code[:2] == insertion.code[:2]
+                         and sentence_of[c.mention_id] == sentence]
+            if dilations:
+                insertion.rejected = f"the stent is the device of the dilation {dilations[0].code} in the same sentence"
+                for dilation in dilations:
+                    dilation.evidence = sorted({(e.start, e.end): e for e in dilation.evidence + insertion.evidence}.values(),
+                                               key=lambda e: e.start)
 
     @staticmethod
     def _family_history(state: CaseState, cands: list[Candidate], cs: CodeSystem) -> list[Candidate]:
@@ -593,7 +572,7 @@ class Verify:
         elsewhere in the sentence tells nothing of this mention."""
         cs = self.systems["diagnosis"]
         side = _SIDE_WORD.search(cs.title(code) or "") if code is not None else None
-        if side is None or not {"right", "left"} <= {s for span in cand.evidence for s in _near_stems(state, span, 1)}:
+        if side is None or not {"right", "left"} <= {s for span in cand.evidence for s in near_stems(state, span, 1)}:
             return None
         notes: list[str] = []
         other = complete_cm(cs, cand.code, stems - {side.group(1).lower()}, notes)
@@ -757,7 +736,7 @@ class Verify:
         for c in cands:
             if c.rejected or not c.code.startswith("F17"):
                 continue
-            if _near_stems(state, c.evidence[0], before=3) & {"ex", "former", "quit", "exsmok", "stop"}:
+            if near_stems(state, c.evidence[0], before=3) & {"ex", "former", "quit", "exsmok", "stop"}:
                 c.notes_checked.append(f"{c.code} -> Z87.891: the dependence has stopped (history)")
                 c.code, c.title = "Z87.891", cs.title("Z87.891") or ""
 

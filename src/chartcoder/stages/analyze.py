@@ -164,9 +164,8 @@ def sentence_span(state: CaseState, sentence: int) -> tuple[int, int]:
     return tokens[first].start, tokens[end - 1].end
 
 
-def near_stems(state: CaseState, span: Span, before: int, after: int = 0) -> set[str]:
-    """Stems of the words of a span and of the few words just before (and after) it, within its sentence:
-    a modifier that belongs to the mention ('former smoker'), not to a neighbour ('former drinker')."""
+def near_tokens(state: CaseState, span: Span, before: int, after: int = 0) -> list[Token]:
+    """The tokens of a span and the few just before (and after) it, within its sentence."""
     tokens = state.scratch["tokens"]
     if "token_ends" not in state.scratch:  # tokens are in text order: find the span's by bisection
         state.scratch["token_ends"] = [t.end for t in tokens]
@@ -176,7 +175,7 @@ def near_stems(state: CaseState, span: Span, before: int, after: int = 0) -> set
             break
         inside.append(i)
     if not inside:
-        return set()
+        return []
     sentences = state.scratch["sentence_tokens"]
     if "sentence_starts" not in state.scratch:
         state.scratch["sentence_starts"] = [a for a, _ in sentences]
@@ -184,18 +183,28 @@ def near_stems(state: CaseState, span: Span, before: int, after: int = 0) -> set
     within = at >= 0 and inside[0] < sentences[at][1]
     lo, hi = (sentences[at][0], sentences[at][1]) if within else (inside[0], inside[-1] + 1)
     first, last = max(lo, inside[0] - before), min(max(hi, inside[-1] + 1), inside[-1] + 1 + after)
-    return {s for t in tokens[first:last] for s in t.stems}
+    return tokens[first:last]
+
+
+def near_stems(state: CaseState, span: Span, before: int, after: int = 0) -> set[str]:
+    """Stems of the words of a span and of the few words just before (and after) it, within its sentence:
+    a modifier that belongs to the mention ('former smoker'), not to a neighbour ('former drinker')."""
+    return {s for t in near_tokens(state, span, before, after) for s in t.stems}
 
 
 PROCEDURE_REACH = 3  # content words either side (stop words are no tokens); train CV: 2-8 all beat the sentence
 
 
-def operation_stems(state: CaseState, evidence: list[Span]) -> set[str]:
+def operation_tokens(state: CaseState, evidence: list[Span]) -> list[Token]:
     """The words said with an operation (PROCEDURE_REACH words either side of its evidence): its approach,
-    side and device, not those of another operation a long sentence also lists. Empty when the evidence
-    holds no word."""
+    side and device, not those of another operation a long sentence also lists."""
     whole = Span(start=min(e.start for e in evidence), end=max(e.end for e in evidence), text="")
-    return near_stems(state, whole, PROCEDURE_REACH, PROCEDURE_REACH)
+    return near_tokens(state, whole, PROCEDURE_REACH, PROCEDURE_REACH)
+
+
+def operation_stems(state: CaseState, evidence: list[Span]) -> set[str]:
+    """The stems of an operation's words (``operation_tokens``); empty when the evidence holds no word."""
+    return {s for t in operation_tokens(state, evidence) for s in t.stems}
 
 
 def sentence_bounds(text: str) -> list[tuple[int, int]]:

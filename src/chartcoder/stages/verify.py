@@ -24,7 +24,7 @@ from chartcoder.codesystems import CodeSystem
 from chartcoder.llm.agents import options_for
 from chartcoder.pipeline import CaseState
 from chartcoder.rules import load_rules
-from chartcoder.stages.analyze import near_stems, operation_stems, sentence_span
+from chartcoder.stages.analyze import near_stems, operation_stems, operation_tokens, sentence_span
 from chartcoder.stages.en_text import Token, abbreviation_words, absent_words, expansion, phrase_stems, stem
 from chartcoder.stages.learned import train_precision, usually_wrong
 from chartcoder.stages.lexicon import table_row_words, table_rows
@@ -587,9 +587,10 @@ class Verify:
         """A procedure on both sides ('iridotomy in both eyes', 'arthrocentesis of both knees') where the
         table has no bilateral body part: the right and the left row, each coded (guideline B4.3). Both
         sides must be said by one word ('both', 'bilateral', a plural limb), not a 'right' and a 'left' of
-        two different things in the sentence."""
+        two different things in the sentence, and said with the operation when its words are read."""
         first, end = state.scratch["sentence_tokens"][sentence]
-        if not any({"right", "left"} <= set(t.stems) for t in state.scratch["tokens"][first:end]):
+        said_with = operation_tokens(state, cand.evidence) or state.scratch["tokens"][first:end]
+        if not any({"right", "left"} <= set(t.stems) for t in said_with):
             return None, None
         cs = self.systems["procedure"]
         sides: list[tuple[str, list[str], list[str]]] = []

@@ -1294,3 +1294,27 @@ def test_a_body_part_with_sides_is_not_taken_as_named_whole() -> None:
     """'colectomy' reads the large intestine, which has a right and a left part: no guess at the row."""
     assert not [c for c in code("Four months after colectomy the patient was well.").procedures(as_determined=True)
                 if c.startswith("0DT")]
+
+
+def test_a_denied_condition_is_no_partner_of_a_with_combination() -> None:
+    assert code("Gastroesophageal reflux disease without esophagitis.").diagnoses() == ["K21.9"]
+    assert code("Gastroesophageal reflux disease with esophagitis.").diagnoses() == ["K21.00"]
+
+
+def test_a_diabetic_complication_takes_the_documented_type() -> None:
+    """'diabetic ketoacidosis' reads type 2 (E11.10) only by default (guideline I.C.4.a.2)."""
+    result = code("She has type 1 diabetes. She was admitted with diabetic ketoacidosis.")
+    assert result.diagnoses() == ["E10.10"]
+    assert any("I.C.4.a.2" in n for c in result.codes for n in c.notes_checked)
+    assert "E11.10" in code("Type 2 diabetes mellitus with diabetic ketoacidosis.").diagnoses()
+
+
+def test_hemiplegia_side_takes_the_default_dominance() -> None:
+    """Guideline I.C.6.a: undocumented dominance is dominant for the right side, nondominant for the left."""
+    assert code("Right hemiparesis.").diagnoses() == ["G81.91"]
+    assert code("Left hemiplegia.").diagnoses() == ["G81.94"]
+
+
+def test_an_extremity_is_a_limb() -> None:
+    assert code("Cellulitis of the left lower extremity.").diagnoses() == ["L03.116"]
+    assert code("Pain in the right upper extremity.").diagnoses() == ["M79.601"]

@@ -100,6 +100,7 @@ def _asks_for(cs: CodeSystem, code: str, other: str) -> bool:
                for ref in n.referenced_codes())
 
 
+TYPE_2 = re.compile(r"\btype (?:2|ii|two)\b", re.I)
 STENT_STEMS = frozenset(phrase_stems("stent stents intraluminal"))
 def _unspecified_rank(code: str, title: str, shared: str = "") -> int:
     """3: the title says the detail is unknown (LOC 'status unknown') or that there is none to tell
@@ -162,6 +163,18 @@ def _side_stated(state: CaseState, cs: CodeSystem, cand: Candidate, code: str | 
     return sibling
 
 
+DOMINANCE = frozenset(phrase_stems("dominant nondominant ambidextrous"))
+_DOMINANT, _NONDOMINANT = stem("dominant"), stem("nondominant")
+
+
+def _default_dominance(title_words: set[str], stems: set[str]) -> set[str]:
+    """The dominance a side has when the record does not document it (guideline I.C.6.a, hemiplegia and
+    monoplegia): the right side is dominant, the left nondominant ('right hemiparesis' is G81.91)."""
+    if stems & DOMINANCE or not title_words & {_DOMINANT, _NONDOMINANT}:
+        return set()
+    return {_DOMINANT} if "right" in title_words else {_NONDOMINANT} if "left" in title_words else set()
+
+
 def complete_cm(cs: CodeSystem, code: str, stems: set[str], notes: list[str],
                 values: Callable[[], tuple[int, ...]] | None = None) -> str | None:
     """Carry an ICD-10-CM code down to a billable code the sentence supports. ``values`` gives the numbers
@@ -206,8 +219,9 @@ def complete_cm(cs: CodeSystem, code: str, stems: set[str], notes: list[str],
             title = cs.title(k) or ""
             absent = absent_words(title) - own  # "Vomiting without nausea": nausea must be absent
             extra = set(phrase_stems(title)) - own - absent
-            support = len(extra & stems)
-            conflict = len(extra - stems) + len(absent & stems)
+            said = stems | _default_dominance(extra, stems)
+            support = len(extra & said)
+            conflict = len(extra - said) + len(absent & stems)
             scored.append((support, -conflict if support else 0, _unspecified_rank(k, title), k))
         scored.sort(reverse=True)
         best = scored[0]
@@ -448,8 +462,9 @@ class Verify:
         verified += both_sides
         live = [c for c in verified if not c.rejected]
         self._combination_hypertension(live, self.systems["diagnosis"])
-        self._with_convention(live, self.systems["diagnosis"], sentence_of)
         negated = {m.id for m in state.mentions if m.assertion.negated}
+        self._with_convention(live, self.systems["diagnosis"], sentence_of, negated)
+        self._documented_diabetes_type(live, self.systems["diagnosis"])
         self._excludes1(live, self.systems["diagnosis"], sentence_of, negated)
         self._less_specific(live, sentence_of)
         self._behaviour_stated(live, self.systems["diagnosis"])
@@ -664,11 +679,12 @@ class Verify:
         return []
 
     @staticmethod
-    def _with_convention(cands: list[Candidate], cs: CodeSystem, sentence_of: dict[int, int]) -> None:
+    def _with_convention(cands: list[Candidate], cs: CodeSystem, sentence_of: dict[int, int], negated: set[int]) -> None:
         """The index's 'with' subterms link two conditions named together (guideline I.A.15): 'nausea
         and vomiting' is R11.2 Nausea with vomiting, not R11.0 and R11.10. The combination code
         replaces the first condition; the second, when it is exactly the subterm's words, is included
-        in it and set aside, unless the combination asks for it ('use additional code')."""
+        in it and set aside, unless the combination asks for it ('use additional code'). A condition the
+        note denies is no partner ('reflux disease without esophagitis' is K21.9)."""
         dx = [c for c in cands if c.type == "diagnosis" and not c.rejected]
         in_sentence: dict[int, list[Candidate]] = defaultdict(list)
         for c in dx:
@@ -679,7 +695,7 @@ class Verify:
             for words, code in _with_subterms(cs, a.path[0].removeprefix("index: ")):
                 need = set(phrase_stems(words))
                 partner = next((b for b in in_sentence[sentence_of[a.mention_id]] if b is not a and not b.rejected
-                                and b.code != a.code
+                                and b.code != a.code and b.mention_id not in negated
                                 and need == set(phrase_stems(" ".join(e.text for e in b.evidence)))), None)
                 if partner is None:
                     continue
@@ -693,6 +709,29 @@ class Verify:
                 if not _asks_for(cs, full, partner.code):
                     partner.rejected = f"included in the combination code {full} ('with {words}')"
                 break
+
+    @staticmethod
+    def _documented_diabetes_type(cands: list[Candidate], cs: CodeSystem) -> None:
+        """The index reads a diabetic complication named without the type ('diabetic ketoacidosis') as type 2,
+        the default only when the type is not documented (guideline I.C.4.a.2). When the record documents one
+        other type (type 1 E10, drug-induced E09, secondary E08, other specified E13) and never says type 2,
+        the complication is coded under that type: E10.10, not E11.10 beside E10.9."""
+        dx = [c for c in cands if c.type == "diagnosis" and not c.rejected]
+        stated = {c.code[:3] for c in dx if c.code[:3] in ("E08", "E09", "E10", "E13")}
+        defaulted = [c for c in dx if c.code[:3] == "E11"]
+        if len(stated) != 1 or not defaulted or any(TYPE_2.search(" ".join([*c.path, *(e.text for e in c.evidence)]))
+                                                    for c in defaulted):
+            return
+        category = stated.pop()
+        documented = next(c for c in dx if c.code[:3] == category)
+        for c in defaulted:
+            code = category + c.code[3:]
+            if cs.is_valid(code):
+                c.notes_checked.append(f"{c.code} -> {code}: the record documents the type ({category}); type 2 is "
+                                       "only the default (guideline I.C.4.a.2)")
+                c.code, c.title = code, cs.title(code) or ""
+                c.evidence = sorted({(e.start, e.end): e for e in c.evidence + documented.evidence}.values(),
+                                    key=lambda e: e.start)
 
     @staticmethod
     def _lymph_node_region(state: CaseState, cands: list[Candidate], cs: CodeSystem, sentence_of: dict[int, int]) -> None:

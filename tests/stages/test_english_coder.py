@@ -1318,3 +1318,31 @@ def test_hemiplegia_side_takes_the_default_dominance() -> None:
 def test_an_extremity_is_a_limb() -> None:
     assert code("Cellulitis of the left lower extremity.").diagnoses() == ["L03.116"]
     assert code("Pain in the right upper extremity.").diagnoses() == ["M79.601"]
+
+
+def test_ventilation_is_coded_by_the_duration_said() -> None:
+    """5A19 rows differ in duration; a 'mechanical' ventilation is never the Nonmechanical row."""
+    assert code("He was on mechanical ventilation for 9 days.").procedures() == ["5A1955Z"]
+    assert code("Mechanical ventilation for three days.").procedures() == ["5A1945Z"]
+    assert code("Mechanical ventilation for 12 hours.").procedures() == ["5A1935Z"]
+    silent = code("Invasive mechanical ventilation was required.")
+    assert silent.procedures(as_determined=True) == ["5A19"] and silent.procedures() != ["5A19054"]
+
+
+def test_total_joint_arthroplasty_is_a_replacement_with_a_synthetic_substitute() -> None:
+    """A Replacement whose device the text does not name puts in a synthetic substitute (not a spacer)."""
+    assert code("Total replacement of the right knee joint.").procedures() == ["0SRC0JZ"]
+    # 'total ... arthroplasty' and 'Partial or total' (either word) read the Replacement table, not Repair;
+    # 'knee' alone does not name the row Knee Joint, so the table stays incomplete
+    for note in ("Total knee arthroplasty.", "Right total hip replacement."):
+        result = code(note)
+        assert not result.procedures() and any(r.code == "0SR" for r in result.rejected)
+
+
+def test_a_longer_hidden_reading_stands_in_for_a_shorter_one() -> None:
+    """'kidney disease' N28.9 is not kept beside anemia in chronic kidney disease D63.1."""
+    assert "N28.9" not in code("Anemia of chronic kidney disease.").diagnoses()
+
+
+def test_the_sacrum_is_the_sacral_region() -> None:
+    assert code("Pressure ulcer of the sacrum, stage 3.").diagnoses() == ["L89.153"]

@@ -182,7 +182,10 @@ BRACKETED = re.compile(r"\[([^\]]+)\]")
 ABBREVIATION = re.compile(r"[A-Z][A-Z0-9 ./-]*[A-Z0-9]")
 
 
-def _alternatives(title: str) -> list[tuple[str, ...]]:
+EITHER_WORD = re.compile(r"([A-Za-z][\w-]*) or ([A-Za-z][\w-]*)")
+
+
+def _alternatives(title: str, either: bool = False) -> list[tuple[str, ...]]:
     """Stem sets of a title; "Abdomen, abdominal" lists two spellings, "Tamponade, heart" is one phrase;
     "prostate specific antigen [PSA]" is the name or its abbreviation in brackets."""
     if "[" in title:
@@ -191,6 +194,9 @@ def _alternatives(title: str) -> list[tuple[str, ...]]:
         return list(dict.fromkeys(_alternatives(base) + [phrase_stems(b) for b in short])) if base else [()]
     if title in DEFAULT_MAIN_TERMS:
         return [phrase_stems(title), phrase_stems(DEFAULT_MAIN_TERMS[title])]
+    one_of = EITHER_WORD.fullmatch(title.strip()) if either else None
+    if one_of:  # a PCS subterm "Partial or total": either word says it
+        return [f for f in dict.fromkeys(phrase_stems(w) for w in one_of.groups()) if f] or [()]
     parts = [p.strip() for p in title.split(",") if p.strip()]
     if len(parts) > 1 and _spellings_of_one_word([p.split()[0].lower() for p in parts if p.split()]):
         forms = [phrase_stems(p) for p in parts]
@@ -475,7 +481,9 @@ def _index_terms(cs: CodeSystem, source: str, pointers: re.Pattern[str] | None =
             if parent in skip:
                 skip.add(node_id)
             return alt_cache[node_id]
-        mine = _alternatives(title)
+        # "X or Y" is either word in a PCS subterm ("Replacement, hip, Partial or total"); the ICD-10-CM
+        # index's are names ("Cushing's, syndrome or disease") or modifiers a note rarely splits (train CV)
+        mine = _alternatives(title, either=pointers is not None and parent is not None)
         above = alts(parent) if parent is not None else []  # first, so that a skipped parent is known
         if parent is not None and path(parent) in implied:  # "inferior AMI": STEMI by wall, unsaid
             above = above + [a for a in alts(by_id[parent][1]) if a not in above]

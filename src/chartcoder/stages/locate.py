@@ -160,6 +160,8 @@ def _also_learned(kept: list[tuple[Match, object]], readings: list[tuple[Match, 
             code = strip_code(rterm.code)
             if id(rterm) in chosen or wrong[id(rterm)] or code in codes or not set(rm.positions) < set(m.positions):
                 continue
+            if any(set(rm.positions) < set(o.positions) < set(m.positions) and not wrong[id(oterm)] for o, oterm in readings):
+                continue  # a longer hidden reading says more: 'chronic kidney disease', not its 'kidney disease'
             if set(rm.positions) & condition or code[0] in ("R", chapter):
                 continue  # the same condition less specified, or a symptom integral to it (I.B.5)
             p = hidden_precision(rterm.key)

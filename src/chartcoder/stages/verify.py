@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 import re
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Callable
 from functools import cache, partial
@@ -236,8 +236,50 @@ def complete_cm(cs: CodeSystem, code: str, stems: set[str], notes: list[str],
     return current if cs.is_valid(current) else None
 
 
+CONSECUTIVE_HOURS = re.compile(r"(?:Less than (\d+)|(\d+)-(\d+)|Greater than (\d+)) Consecutive Hours")
+DURATION = re.compile(r"\b(?:for|during)\s+(\d{1,3}|one|two|three|four|five|six|seven|eight|nine|ten)\s*"
+                      r"(hours?|h|days?|weeks?)\b", re.I)
+NUMBER_WORDS = {w: n for n, w in enumerate(["one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"], 1)}
+HOURS_IN = {"h": 1, "hour": 1, "day": 24, "week": 168}
+
+
+def _hours_near(state: CaseState, cand: Candidate, sentence: int) -> int | None:
+    """The duration a procedure's sentence gives it, the nearest its evidence ('ventilated for 9 days': 216
+    hours); a day or time said otherwise ('on day +2', '5 days after the event') is no duration."""
+    start, _ = sentence_span(state, sentence)  # the span of its words: a closing 'days' is a stop word
+    bounds = state.sentences[bisect_right(state.sentences, (start, len(state.text) + 1)) - 1]
+    at = cand.evidence[0].start if cand.evidence else start
+    found = [(abs(m.start() - at), m) for m in DURATION.finditer(state.text, *bounds)]
+    if not found:
+        return None
+    _, m = min(found, key=lambda dm: dm[0])
+    number = m.group(1).lower()
+    return (int(number) if number.isdigit() else NUMBER_WORDS[number]) * HOURS_IN[m.group(2).lower().rstrip("s")]
+
+
+def _lasts(title: str, hours: int) -> bool:
+    """Whether a row's duration value ('24-96 Consecutive Hours') holds the hours said; a row without one does."""
+    found = CONSECUTIVE_HOURS.search(title)
+    if found is None:
+        return True
+    below, low, high, above = found.groups()
+    return hours < int(below) if below else hours > int(above) if above else int(low) <= hours <= int(high)
+
+
+def _rows_the_text_allows(rows: tuple[tuple[str, str], ...], row_words: list[tuple[str, set[str]]],
+                          stems: set[str], hours: int | None) -> list[tuple[str, set[str]]]:
+    """The rows the text does not contradict: a value that denies a word said ('Nonmechanical' for a
+    'mechanical ventilation'), or a duration other than the one said ('for 9 days' is Greater than 96
+    Consecutive Hours). All rows when every one is contradicted."""
+    titles = dict(rows)
+    kept = [(code, words) for code, words in row_words
+            if not any(w.startswith("non") and w[3:] in stems for w in words)
+            and (hours is None or _lasts(titles[code], hours))]
+    return kept or row_words
+
+
 def complete_pcs(cs: CodeSystem, prefix: str, stems: set[str], notes: list[str],
-                 determined: list[str] | None = None) -> str | None:
+                 determined: list[str] | None = None, hours: int | None = None) -> str | None:
     """Complete a partial PCS code to a valid row value chosen by the sentence's words.
 
     When the rows that fit best still differ in the fifth character (the approach, or the contrast
@@ -251,6 +293,7 @@ def complete_pcs(cs: CodeSystem, prefix: str, stems: set[str], notes: list[str],
     if not rows:
         return None
     row_words = [(code, set(words)) for code, words in table_row_words(cs, prefix)]
+    row_words = _rows_the_text_allows(rows, row_words, stems, hours)
     shared = set.intersection(*(w for _, w in row_words))  # words every row has say nothing about the choice
     scored = []
     for code, all_words in row_words:
@@ -283,7 +326,9 @@ def complete_pcs(cs: CodeSystem, prefix: str, stems: set[str], notes: list[str],
     if len({code[3] for conflict, code in tied if conflict == fewest}) > 1:
         return None  # body parts the text fits equally well ("colectomy": which colon?): no guess
     order = "0X3478" if prefix[0] == "0" else "X03478"
-    _, pick = min(tied, key=lambda cc: (cc[0], -cc[1][4:].count("Z"), order.find(cc[1][4]) % 10, cc[1]))
+    # a Replacement whose device the text does not name puts in the usual one, a synthetic substitute
+    _, pick = min(tied, key=lambda cc: (cc[0], -cc[1][4:].count("Z"), order.find(cc[1][4]) % 10,
+                                        cc[1][0] == "0" and cc[1][2] == "R" and cc[1][5] != "J", cc[1]))
     best = ((top,), pick)
     one_body_part = len({code[3] for code, _ in row_words}) == 1  # the table's only body part is not in question
     own = _body_part_words(row_words, pick[3], shared)
@@ -440,7 +485,8 @@ class Verify:
                 else:
                     stems = operation_stems(state, cand.evidence) or stems  # the sentence's, read above, when no word is near
                     cand.code = _resection_of_a_lesion(cand, stems, notes)
-                    code = complete_pcs(cs, cand.code, stems, notes, determined)
+                    code = complete_pcs(cs, cand.code, stems, notes, determined,
+                                        _hours_near(state, cand, sentence_of[cand.mention_id]))
                     if code is None:
                         code, other = self._pcs_both_sides(state, cand, sentence_of[cand.mention_id], stems, notes,
                                                            determined)

@@ -1330,13 +1330,19 @@ def test_ventilation_is_coded_by_the_duration_said() -> None:
 
 
 def test_total_joint_arthroplasty_is_a_replacement_with_a_synthetic_substitute() -> None:
-    """A Replacement whose device the text does not name puts in a synthetic substitute (not a spacer)."""
-    assert code("Total replacement of the right knee joint.").procedures() == ["0SRC0JZ"]
-    # 'total ... arthroplasty' and 'Partial or total' (either word) read the Replacement table, not Repair;
-    # 'knee' alone does not name the row Knee Joint, so the table stays incomplete
-    for note in ("Total knee arthroplasty.", "Right total hip replacement."):
-        result = code(note)
-        assert not result.procedures() and any(r.code == "0SR" for r in result.rejected)
+    """'total ... arthroplasty' and 'Partial or total' (either word) read the Replacement table, not Repair; a
+    Replacement whose device the text does not name puts in a synthetic substitute (not a spacer)."""
+    assert code("Total knee arthroplasty, right.").procedures() == ["0SRC0JZ"]
+    assert code("Left total hip arthroplasty with a cemented prosthesis.").procedures() == ["0SRB0J9"]
+    assert code("Right total hip replacement.").procedures() == ["0SR90JZ"]
+    unsided = code("Total knee arthroplasty.")
+    assert not unsided.procedures() and any(r.code == "0SR" for r in unsided.rejected), "no side said: no row"
+
+
+def test_a_side_alone_names_no_body_part() -> None:
+    """A 'right' blepharoplasty does not make the eyelid operation one on the right choroid."""
+    assert not [c for c in code("A right superior blepharoplasty approach was performed.").procedures()
+                if c.startswith("08Q")]
 
 
 def test_a_longer_hidden_reading_stands_in_for_a_shorter_one() -> None:

@@ -336,8 +336,11 @@ def complete_pcs(cs: CodeSystem, prefix: str, stems: set[str], notes: list[str],
     # Artery, Left; not "colectomy" read as large intestine, which has a right and a left)
     named_whole = bool(own) and own <= stems and not own & SIDES \
         and not any(own < (other := _body_part_words(row_words, code[3], shared)) and other & SIDES for _, code in tied)
+    # or a body part the text names by a word of its own and by its side ("total knee arthroplasty, right":
+    # Knee Joint, Right), not by its side alone (a 'right' blepharoplasty is no Choroid, Right)
+    named_with_side = bool(own & SIDES) and own & SIDES <= stems and bool((own - SIDES) & stems)
     if len(prefix) <= 3 and (best[0][0] == 0 or not one_body_part and not own & stems
-                             or (len({code[3] for _, code in tied}) > 1 and not named_whole
+                             or (len({code[3] for _, code in tied}) > 1 and not named_whole and not named_with_side
                                  and any(words_of[code] & SIDES for _, code in tied))):
         return None  # a table alone is not enough: the body part (and its side) must come from the text
     # Contrast is routine in fluoroscopy, CT and MRI, so a record silent about it leaves the 5th character

@@ -124,7 +124,8 @@ def _expansions() -> dict[str, tuple[str, ...]]:
 def _phrase_synonyms() -> dict[str, tuple[tuple[tuple[str, ...], tuple[str, ...], int], ...]]:
     """Synonyms of several words ("iliac fossa": lower quadrant of the abdomen), read at each of its
     words: for each word, the phrases it occurs in with its place in them (a note's every "of" is
-    checked against the phrases with an "of" only)."""
+    checked against the phrases with an "of" only). A value "= ..." stands instead of the words ("disc
+    herniation" is a displaced intervertebral disc, no abdominal hernia)."""
     phrases = {tuple(k.split()): tuple(v.lower().split()) for k, v in load_rules("en", "synonyms").items()
                if " " in k}
     by_word: dict[str, list[tuple[tuple[str, ...], tuple[str, ...], int]]] = {}
@@ -243,8 +244,9 @@ def note_tokens(text: str) -> list[Token]:
         apart = False  # one word written apart ("gall bladder"): its parts are that word only
         for k, v, j in phrases.get(w, ()):  # every word of the phrase stands for the synonym ("uterine cervical")
             if i - j >= 0 and tuple(x[2] for x in words[i - j : i - j + len(k)]) == k:
-                forms += [stem(x) for x in v if x not in stops]
-                apart = apart or "".join(k) == "".join(v)
+                instead = v[0] == "="  # "= ..." names what the words are, not also what they spell
+                forms += [stem(x) for x in v[instead:] if x not in stops]
+                apart = apart or instead or "".join(k) == "".join(v)
         if apart:
             tokens.append(Token(start, end, w, tuple(dict.fromkeys(forms))))
             continue
@@ -257,6 +259,25 @@ def note_tokens(text: str) -> list[Token]:
                 forms += [stem(x) for x in expansions[part] if x not in stops]
             if part not in stops:
                 forms.append(stem(part))
+        forms += _spine_region(w)
         if forms:
             tokens.append(Token(start, end, w, tuple(dict.fromkeys(forms))))
     return tokens
+
+
+SPINE_LEVELS = re.compile(r"([cdlst])(\d{1,2})-([cdlst])?(\d{1,2})")
+SPINE_REGIONS = {"c": "cervical", "d": "thoracic", "t": "thoracic", "l": "lumbar", "s": "sacral"}
+SPINE_JUNCTIONS = {("c", "t"): "cervicothoracic", ("t", "l"): "thoracolumbar", ("l", "s"): "lumbosacral"}
+
+
+def _spine_region(word: str) -> list[str]:
+    """The spinal region a span of vertebral levels names ('L4-L5' lumbar, 'L5-S1' lumbosacral, 'D3-D4'
+    thoracic), as the index's regions are worded. A single level ('T2', 'C3', 'S1') is too often something
+    else (an MRI weighting, a complement factor, a heart sound)."""
+    found = SPINE_LEVELS.fullmatch(word)
+    if found is None:
+        return []
+    first, last = found.group(1), found.group(3) or found.group(1)
+    first, last = ("t" if first == "d" else first), ("t" if last == "d" else last)
+    region = SPINE_REGIONS[first] if first == last else SPINE_JUNCTIONS.get((first, last))
+    return [stem(region)] if region else []

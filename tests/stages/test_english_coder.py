@@ -1352,3 +1352,23 @@ def test_a_longer_hidden_reading_stands_in_for_a_shorter_one() -> None:
 
 def test_the_sacrum_is_the_sacral_region() -> None:
     assert code("Pressure ulcer of the sacrum, stage 3.").diagnoses() == ["L89.153"]
+
+
+def test_a_disc_herniation_is_a_displaced_disc_not_a_hernia() -> None:
+    assert code("Lumbar disc herniation L4-L5.").diagnoses() == ["M51.26"]
+    assert code("Cervical disc herniation.").diagnoses() == ["M50.20"]
+    assert code("Inguinal hernia.").diagnoses() == ["K40.90"]
+    assert code("Herniated disc at L5-S1.").diagnoses() == ["M51.27"], "a span of levels names its region"
+
+
+def test_spontaneous_is_nontraumatic() -> None:
+    dx = code("Spontaneous intraparenchymal cerebral hematoma was treated conservatively.").diagnoses()
+    assert dx and dx[0].startswith("I6") and not [c for c in dx if c.startswith("T14")]
+
+
+def test_an_organism_causing_a_named_infection_is_its_cause_code() -> None:
+    """'urinary tract infection due to Klebsiella' is N39.0 with B96.1 (as cause of disease classified
+    elsewhere), not A49.8; an infection of no named site stays A49.8."""
+    dx = code("Urinary tract infection due to Klebsiella pneumoniae.").diagnoses()
+    assert "N39.0" in dx and "B96.1" in dx and "A49.8" not in dx
+    assert "A49.8" in code("An infection caused by pseudomonas which was successfully treated.").diagnoses()

@@ -94,6 +94,18 @@ def _with_subterms(cs: CodeSystem, path: str) -> tuple[tuple[str, str], ...]:
     return tuple(out)
 
 
+INFECTION_PATH = "index: Infection, infected, infective, "
+
+
+@cache
+def _cause_elsewhere(cs: CodeSystem, path: str) -> str | None:
+    """The code of an index entry's 'as cause of disease classified elsewhere' subterm (B95-B97), if any."""
+    entries = [e for e in cs.index_lookup(path) if e.matched_fully]
+    found = [code for title, code in (entries[0].subterm_codes.items() if entries else ())
+             if title.lower().startswith("as cause of disease") and code]
+    return found[0].rstrip("-").rstrip(".") if found else None
+
+
 def _asks_for(cs: CodeSystem, code: str, other: str) -> bool:
     """True when a 'use additional code' note of ``code`` names ``other``'s category."""
     return any(other.startswith(ref) for n in cs.notes(code) if n.kind == "use_additional_code"
@@ -514,6 +526,7 @@ class Verify:
         negated = {m.id for m in state.mentions if m.assertion.negated}
         self._with_convention(live, self.systems["diagnosis"], sentence_of, negated)
         self._documented_diabetes_type(live, self.systems["diagnosis"])
+        self._organism_as_cause(live, self.systems["diagnosis"], sentence_of)
         self._excludes1(live, self.systems["diagnosis"], sentence_of, negated)
         self._less_specific(live, sentence_of)
         self._behaviour_stated(live, self.systems["diagnosis"])
@@ -758,6 +771,27 @@ class Verify:
                 if not _asks_for(cs, full, partner.code):
                     partner.rejected = f"included in the combination code {full} ('with {words}')"
                 break
+
+    @staticmethod
+    def _organism_as_cause(cands: list[Candidate], cs: CodeSystem, sentence_of: dict[int, int]) -> None:
+        """An organism's infection read from the words of the condition it causes ('urinary tract infection due
+        to Klebsiella': the 'infection' is the urinary tract's) is coded as the cause of a disease classified
+        elsewhere, the index's subterm (Infection, Klebsiella, as cause of disease classified elsewhere B96.1),
+        beside the condition: N39.0 with B96.1, not A49.8, an infection of unspecified site."""
+        dx = [c for c in cands if c.type == "diagnosis" and not c.rejected]
+        for c in dx:
+            if not c.path or not c.path[0].startswith(INFECTION_PATH):
+                continue
+            cause = _cause_elsewhere(cs, c.path[0].removeprefix("index: "))
+            if cause is None or cause == c.code:
+                continue
+            site = next((o for o in dx if o is not c and not o.rejected and o.code[0] not in "AB"
+                         and sentence_of[o.mention_id] == sentence_of[c.mention_id]
+                         and any(e.start < f.end and f.start < e.end for e in o.evidence for f in c.evidence)), None)
+            if site is not None:
+                c.notes_checked.append(f"{c.code} -> {cause}: the organism causes {site.code}, named with the same "
+                                       "words (as cause of disease classified elsewhere)")
+                c.code, c.title = cause, cs.title(cause) or ""
 
     @staticmethod
     def _documented_diabetes_type(cands: list[Candidate], cs: CodeSystem) -> None:

@@ -1372,3 +1372,10 @@ def test_an_organism_causing_a_named_infection_is_its_cause_code() -> None:
     dx = code("Urinary tract infection due to Klebsiella pneumoniae.").diagnoses()
     assert "N39.0" in dx and "B96.1" in dx and "A49.8" not in dx
     assert "A49.8" in code("An infection caused by pseudomonas which was successfully treated.").diagnoses()
+
+
+def test_bleeding_is_the_index_hemorrhage() -> None:
+    """'bleeding' reads as the index's hemorrhage, so an ulcer 'with bleeding' is the combination K26.4."""
+    assert code("Duodenal ulcer with bleeding.").diagnoses() == ["K26.4"]
+    assert code("Bleeding gastric ulcer.").diagnoses() == ["K25.4"]
+    assert code("Rectal bleeding.").diagnoses() == ["K62.5"]

@@ -1379,3 +1379,9 @@ def test_bleeding_is_the_index_hemorrhage() -> None:
     assert code("Duodenal ulcer with bleeding.").diagnoses() == ["K26.4"]
     assert code("Bleeding gastric ulcer.").diagnoses() == ["K25.4"]
     assert code("Rectal bleeding.").diagnoses() == ["K62.5"]
+
+
+def test_a_repair_with_mesh_is_a_supplement() -> None:
+    assert code("Right inguinal hernia repair with mesh.").procedures(as_determined=True) == ["0YU5"]
+    assert code("Right inguinal herniorrhaphy.").procedures(as_determined=True) == ["0YQ5"]
+

@@ -413,6 +413,21 @@ def _resection_of_a_lesion(cand: Candidate, stems: set[str], notes: list[str]) -
     return code
 
 
+REINFORCEMENT_STEMS = frozenset(phrase_stems("mesh meshes patch"))
+
+
+def _repair_with_a_reinforcement(cs: CodeSystem, code: str, stems: set[str], notes: list[str]) -> str:
+    """A repair that puts in a mesh or patch ('inguinal hernia repair with mesh') reinforces the body part
+    with a device: ICD-10-PCS Supplement (0_U_), not Repair (0_Q_), whose rows take no such device."""
+    if code[:1] != "0" or code[2:3] != "Q" or not stems & REINFORCEMENT_STEMS:
+        return code
+    supplement = code[:2] + "U" + code[3:]
+    if not table_rows(cs, supplement):
+        return code
+    notes.append(f"{code}: the repair puts in a mesh or patch -> Supplement")
+    return supplement
+
+
 @cache
 def _site_categories(cs: CodeSystem, path: str) -> frozenset[str]:
     """The categories of a Neoplasm Table row's stated behaviours (C64, C79, D09, D30, D41 for 'renal'),
@@ -507,6 +522,7 @@ class Verify:
                 else:
                     stems = operation_stems(state, cand.evidence) or stems  # the sentence's, read above, when no word is near
                     cand.code = _resection_of_a_lesion(cand, stems, notes)
+                    cand.code = _repair_with_a_reinforcement(cs, cand.code, stems, notes)
                     code = complete_pcs(cs, cand.code, stems, notes, determined,
                                         _hours_near(state, cand, sentence_of[cand.mention_id]))
                     if code is None:

@@ -235,6 +235,9 @@ def code_cmd(
     setting: Annotated[str, typer.Option(help="inpatient or outpatient")] = "inpatient",
     lang: Annotated[str, typer.Option(help="en or zh (zh for Chinese inpatient records)")] = "",
     show_rejected: Annotated[bool, typer.Option("--rejected", help="Also list rejected candidates.")] = False,
+    book_only: Annotated[bool, typer.Option(
+        "--book-only", help="Read the index and guidelines alone: the statistics learned on CodiEsp train "
+        "(translated Spanish case reports) neither set aside nor prefer a reading.")] = False,
     llm_url: LLMUrlOpt = None,
     llm_model: LLMModelOpt = None,
     allow_remote_llm: RemoteOpt = False,
@@ -272,7 +275,8 @@ def code_cmd(
     settings = _llm_settings(llm_url, llm_model, allow_remote_llm)
     try:
         with err.status("coding…"):
-            result = code_case(Case(text=raw, fields=fields, lang=lang, setting=setting), settings)
+            result = code_case(Case(text=raw, fields=fields, lang=lang, setting=setting,
+                                    train_statistics=not book_only), settings)
     except InputError as exc:
         fail(str(exc))
     except CodeSystemError as exc:
@@ -310,6 +314,8 @@ def eval_cmd(
     limit: Annotated[int | None, typer.Option("--limit", min=1, help="Only the first N documents.")] = None,
     skip: Annotated[int, typer.Option("--skip", min=0, help="Leave out the first N documents (e.g. a training part).")] = 0,
     report: Annotated[Path | None, typer.Option("--report", help="Write report.md, summary.json and plots here.")] = None,
+    book_only: Annotated[bool, typer.Option(
+        "--book-only", help="Code without the statistics learned on CodiEsp train (the book's readings alone).")] = False,
     llm_url: LLMUrlOpt = None,
     llm_model: LLMModelOpt = None,
     allow_remote_llm: RemoteOpt = False,
@@ -329,11 +335,11 @@ def eval_cmd(
         err.print(f"[yellow]warning:[/] {w}")
     settings = _llm_settings(llm_url, llm_model, allow_remote_llm)
     coder = None
-    if settings is not None:
+    if settings is not None or book_only:
         from chartcoder.coder import code_case
 
         def coder(case):  # noqa: ANN001, ANN202
-            return code_case(case, settings)
+            return code_case(case.model_copy(update={"train_statistics": not book_only}), settings)
     with Progress(console=err, transient=True) as bar:
         task = bar.add_task(f"coding {kind}", total=min(limit or 10**9, max(0, len(dataset.documents) - skip)))
         summary, outcomes = evaluate(dataset, limit=limit, skip=skip, coder=coder,

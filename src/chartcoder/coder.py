@@ -57,7 +57,10 @@ def code_case(case: Case, llm: LLMSettings | None = None) -> CodingResult:
 
         return code_chinese(case, agents)
     text = check_text(case.text)
-    state = english_pipeline(True, agents).run(CaseState(case=case, text=text))
+    from chartcoder.stages.learned import train_statistics
+
+    with train_statistics(case.train_statistics):
+        state = english_pipeline(True, agents).run(CaseState(case=case, text=text))
     warnings = list(state.warnings)
     if not state.assignments:
         letters = sum(ch.isalpha() and ch.isascii() for ch in text)
@@ -75,6 +78,8 @@ def code_case(case: Case, llm: LLMSettings | None = None) -> CodingResult:
 
 
 def code(text: str, *, setting: str = "inpatient", lang: str = "en", case_id: str | None = None,
-         llm: LLMSettings | None = None) -> CodingResult:
-    """Code one clinical note (library entry point); ``llm`` points at a local model server."""
-    return code_case(Case(text=text, setting=setting, lang=lang, case_id=case_id), llm)
+         llm: LLMSettings | None = None, train_statistics: bool = True) -> CodingResult:
+    """Code one clinical note (library entry point); ``llm`` points at a local model server;
+    ``train_statistics=False`` reads the book alone, without the CodiEsp train statistics."""
+    return code_case(Case(text=text, setting=setting, lang=lang, case_id=case_id,
+                          train_statistics=train_statistics), llm)

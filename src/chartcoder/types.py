@@ -159,6 +159,9 @@ class Case(BaseModel):
     lang: Lang = "en"
     setting: Setting = "inpatient"
     case_id: str | None = None
+    train_statistics: bool = Field(default=True, description=(
+        "Apply the statistics learned on CodiEsp train (set aside readings usually wrong there, prefer ones "
+        "usually right); false reads the book alone."))
 
 
 class CodingResult(BaseModel):

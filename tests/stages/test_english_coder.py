@@ -1385,3 +1385,22 @@ def test_a_repair_with_mesh_is_a_supplement() -> None:
     assert code("Right inguinal hernia repair with mesh.").procedures(as_determined=True) == ["0YU5"]
     assert code("Right inguinal herniorrhaphy.").procedures(as_determined=True) == ["0YQ5"]
 
+
+
+def test_book_only_reads_without_the_train_statistics(tmp_path: Path) -> None:
+    """The CodiEsp translations put 'dementia' where the Spanish meant something else, so the train statistics
+    set the book's F03.90 aside; a hospital whose notes are unlike those codes with the book alone."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from chartcoder.cli import app
+
+    assert "F03.90" in code("Dementia.", train_statistics=False).diagnoses()
+    with_stats = code("Dementia.")
+    assert "F03.90" not in with_stats.diagnoses()
+    assert any(r.code == "F03.90" and "training notes" in r.reason for r in with_stats.rejected)
+    f = tmp_path / "note.txt"
+    f.write_text("Dementia.", encoding="utf-8")
+    result = CliRunner().invoke(app, ["code", str(f), "--book-only", "--json"])
+    assert result.exit_code == 0 and [c["code"] for c in json.loads(result.output)["codes"]] == ["F03.90"]

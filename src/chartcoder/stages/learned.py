@@ -16,6 +16,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import cache
 
 from chartcoder.rules import load_rules
@@ -24,6 +27,21 @@ MIN_TRAIN_PRECISION = 0.25
 MIN_TRAIN_EVIDENCE = 2
 MIN_READING_EVIDENCE = 3
 MIN_CODE_EVIDENCE = 3
+
+# Whether the train statistics apply to the case being coded: they are the CodiEsp annotators' habits on
+# translated case reports, and a hospital whose notes are unlike those reads the book alone
+# (``chartcoder code --book-only``).
+_APPLIED: ContextVar[bool] = ContextVar("chartcoder_train_statistics", default=True)
+
+
+@contextmanager
+def train_statistics(applied: bool) -> Iterator[None]:
+    """Code within this block with the train statistics applied or not (the book's readings alone)."""
+    token = _APPLIED.set(applied)
+    try:
+        yield
+    finally:
+        _APPLIED.reset(token)
 
 
 def _table(name: str) -> dict[str, list[int]]:
@@ -34,7 +52,10 @@ def _table(name: str) -> dict[str, list[int]]:
 
 
 def _smoothed(table: dict[str, list[int]], key: str, minimum: int, at: int = 0) -> float | None:
-    """Smoothed share right, or None when seen fewer than ``minimum`` times (the pair of counts at ``at``)."""
+    """Smoothed share right, or None when seen fewer than ``minimum`` times (the pair of counts at ``at``)
+    or when the train statistics are not applied."""
+    if not _APPLIED.get():
+        return None
     seen, right = (table.get(key) or [0, 0])[at : at + 2] or (0, 0)
     return None if seen < minimum else (right + 0.5) / (seen + 1)
 

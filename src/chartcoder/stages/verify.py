@@ -24,7 +24,7 @@ from chartcoder.codesystems import CodeSystem
 from chartcoder.llm.agents import options_for
 from chartcoder.pipeline import CaseState
 from chartcoder.rules import load_rules
-from chartcoder.stages.analyze import near_stems, operation_stems, operation_tokens, sentence_span
+from chartcoder.stages.analyze import near_stems, near_tokens, operation_stems, operation_tokens, sentence_span
 from chartcoder.stages.en_text import Token, abbreviation_words, absent_words, expansion, phrase_stems, stem
 from chartcoder.stages.learned import train_precision, usually_wrong
 from chartcoder.stages.lexicon import table_row_words, table_rows
@@ -94,10 +94,10 @@ def _with_subterms(cs: CodeSystem, path: str) -> tuple[tuple[str, str], ...]:
     return tuple(out)
 
 
-def _names_exactly(tokens: list[Token], cand: Candidate, need: set[str]) -> bool:
+def _names_exactly(state: CaseState, cand: Candidate, need: set[str]) -> bool:
     """Whether a candidate's evidence says a 'with' subterm's words and no other: each of its words reads one
     of them, as written or as its synonym ('bleeding' for hemorrhage), and each of them is read."""
-    words = [t for t in tokens if any(e.start <= t.start and t.end <= e.end for e in cand.evidence)]
+    words = [t for e in cand.evidence for t in near_tokens(state, e, 0)]
     return bool(words) and all(set(t.stems) & need for t in words) and need <= {s for t in words for s in t.stems}
 
 
@@ -547,7 +547,7 @@ class Verify:
         live = [c for c in verified if not c.rejected]
         self._combination_hypertension(live, self.systems["diagnosis"])
         negated = {m.id for m in state.mentions if m.assertion.negated}
-        self._with_convention(live, self.systems["diagnosis"], sentence_of, negated, state.scratch["tokens"])
+        self._with_convention(state, live, self.systems["diagnosis"], sentence_of, negated)
         self._documented_diabetes_type(live, self.systems["diagnosis"])
         self._organism_as_cause(live, self.systems["diagnosis"], sentence_of)
         self._excludes1(live, self.systems["diagnosis"], sentence_of, negated)
@@ -764,8 +764,8 @@ class Verify:
         return []
 
     @staticmethod
-    def _with_convention(cands: list[Candidate], cs: CodeSystem, sentence_of: dict[int, int], negated: set[int],
-                         state_tokens: list[Token]) -> None:
+    def _with_convention(state: CaseState, cands: list[Candidate], cs: CodeSystem, sentence_of: dict[int, int],
+                         negated: set[int]) -> None:
         """The index's 'with' subterms link two conditions named together (guideline I.A.15): 'nausea
         and vomiting' is R11.2 Nausea with vomiting, not R11.0 and R11.10. The combination code
         replaces the first condition; the second, when it is exactly the subterm's words, is included
@@ -782,7 +782,7 @@ class Verify:
                 need = set(phrase_stems(words))
                 partner = next((b for b in in_sentence[sentence_of[a.mention_id]] if b is not a and not b.rejected
                                 and b.code != a.code and b.mention_id not in negated
-                                and _names_exactly(state_tokens, b, need)), None)
+                                and _names_exactly(state, b, need)), None)
                 if partner is None:
                     continue
                 full = complete_cm(cs, code, need, [])

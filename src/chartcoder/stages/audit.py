@@ -8,7 +8,7 @@ from typing import ClassVar
 
 from chartcoder.codesystems import CodeSystem
 from chartcoder.pipeline import CaseState
-from chartcoder.stages.verify import FAMILY_HISTORY_CATEGORIES
+from chartcoder.stages.verify import FAMILY_HISTORY_CATEGORIES, merged_spans
 from chartcoder.types import AuditVerdict, Rejected
 
 
@@ -57,7 +57,7 @@ class Audit:
                 reason = blocks[0] if blocks else "no evidence in the text"
             if reason is None:
                 checks.append(f"{len(affirmed)} affirmed evidence span(s)")
-                a.evidence = sorted({(s.start, s.end): s for s in affirmed}.values(), key=lambda s: s.start)
+                a.evidence = merged_spans(affirmed)
                 a.verdict = AuditVerdict(accepted=True, checks=checks)
                 kept.append(a)
             else:

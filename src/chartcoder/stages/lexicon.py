@@ -906,18 +906,24 @@ def table_row_words(cs: CodeSystem, prefix: str) -> tuple[tuple[str, frozenset[s
     return tuple((code, frozenset(phrase_stems(title))) for code, title in table_rows(cs, prefix))
 
 
+def body_part_words(row_words: list[tuple[str, set[str]]] | tuple[tuple[str, frozenset[str]], ...],
+                    shared: set[str] | frozenset[str]) -> dict[str, frozenset[str]]:
+    """Body part (4th character) -> the words all its rows have, less ``shared`` (the words every row of the
+    table has): what the text must say for that body part (a device word such as 'synthetic substitute'
+    names none)."""
+    by_part: dict[str, list[frozenset[str]]] = defaultdict(list)
+    for code, words in row_words:
+        by_part[code[3]].append(frozenset(words))
+    return {part: frozenset.intersection(*parts) - shared for part, parts in by_part.items()}
+
+
 @lru_cache(maxsize=4096)
 def table_body_parts(cs: CodeSystem, table: str) -> tuple[frozenset[str], ...]:
-    """The words of each body part (4th character) of a PCS table: those all its rows have and not every row
-    of the table ("coronari arteri one" for Dilation, Coronary Artery, One Artery)."""
+    """The words of each body part of a PCS table ("coronari arteri" for Dilation, Coronary Artery, One Artery)."""
     rows = table_row_words(cs, table)
     if not rows:
         return ()
-    shared = frozenset.intersection(*(words for _, words in rows))
-    by_part: dict[str, list[frozenset[str]]] = defaultdict(list)
-    for code, words in rows:
-        by_part[code[3]].append(words)
-    return tuple(frozenset.intersection(*parts) - shared for parts in by_part.values())
+    return tuple(body_part_words(rows, frozenset.intersection(*(words for _, words in rows))).values())
 
 
 def strip_code(code: str) -> str:

@@ -27,7 +27,7 @@ from chartcoder.rules import load_rules
 from chartcoder.stages.analyze import near_stems, near_tokens, operation_stems, operation_tokens, sentence_span
 from chartcoder.stages.en_text import Token, abbreviation_words, absent_words, expansion, phrase_stems, stem
 from chartcoder.stages.learned import train_precision, usually_wrong
-from chartcoder.stages.lexicon import table_row_words, table_rows
+from chartcoder.stages.lexicon import body_part_words, table_row_words, table_rows
 from chartcoder.types import Candidate, Span
 
 SEVENTH_WORDS = (("sequela", "S"), ("subsequent", "D"))
@@ -121,6 +121,13 @@ def _asks_for(cs: CodeSystem, code: str, other: str) -> bool:
 
 TYPE_2 = re.compile(r"\btype (?:2|ii|two)\b", re.I)
 STENT_STEMS = frozenset(phrase_stems("stent stents intraluminal"))
+
+
+def merged_spans(spans: list[Span]) -> list[Span]:
+    """Evidence spans in text order, each once."""
+    return sorted({(s.start, s.end): s for s in spans}.values(), key=lambda s: s.start)
+
+
 def _unspecified_rank(code: str, title: str, shared: str = "") -> int:
     """3: the title says the detail is unknown (LOC 'status unknown') or that there is none to tell
     ('uncomplicated'); 2: it says unspecified, beyond 'unspecified behavior' and beyond the words all
@@ -286,11 +293,14 @@ def _lasts(title: str, hours: int) -> bool:
 
 
 def _rows_the_text_allows(rows: tuple[tuple[str, str], ...], row_words: list[tuple[str, set[str]]],
-                          stems: set[str], hours: int | None) -> list[tuple[str, set[str]]]:
+                          stems: set[str], duration: Callable[[], int | None] | None) -> list[tuple[str, set[str]]]:
     """The rows the text does not contradict: a value that denies a word said ('Nonmechanical' for a
     'mechanical ventilation'), or a duration other than the one said ('for 9 days' is Greater than 96
-    Consecutive Hours). All rows when every one is contradicted."""
+    Consecutive Hours; ``duration`` is asked only for a table with durations). All rows when every one is
+    contradicted."""
     titles = dict(rows)
+    timed = duration is not None and any("Consecutive Hours" in title for _, title in rows)
+    hours = duration() if timed else None
     kept = [(code, words) for code, words in row_words
             if not any(w.startswith("non") and w[3:] in stems for w in words)
             and (hours is None or _lasts(titles[code], hours))]
@@ -298,7 +308,7 @@ def _rows_the_text_allows(rows: tuple[tuple[str, str], ...], row_words: list[tup
 
 
 def complete_pcs(cs: CodeSystem, prefix: str, stems: set[str], notes: list[str],
-                 determined: list[str] | None = None, hours: int | None = None) -> str | None:
+                 determined: list[str] | None = None, duration: Callable[[], int | None] | None = None) -> str | None:
     """Complete a partial PCS code to a valid row value chosen by the sentence's words.
 
     When the rows that fit best still differ in the fifth character (the approach, or the contrast
@@ -312,7 +322,7 @@ def complete_pcs(cs: CodeSystem, prefix: str, stems: set[str], notes: list[str],
     if not rows:
         return None
     row_words = [(code, set(words)) for code, words in table_row_words(cs, prefix)]
-    row_words = _rows_the_text_allows(rows, row_words, stems, hours)
+    row_words = _rows_the_text_allows(rows, row_words, stems, duration)
     shared = set.intersection(*(w for _, w in row_words))  # words every row has say nothing about the choice
     scored = []
     for code, all_words in row_words:
@@ -350,11 +360,12 @@ def complete_pcs(cs: CodeSystem, prefix: str, stems: set[str], notes: list[str],
                                         cc[1][0] == "0" and cc[1][2] == "R" and cc[1][5] != "J", cc[1]))
     best = ((top,), pick)
     one_body_part = len({code[3] for code, _ in row_words}) == 1  # the table's only body part is not in question
-    own = _body_part_words(row_words, pick[3], shared)
+    parts = body_part_words(row_words, shared)
+    own = parts.get(pick[3], frozenset())
     # a body part named with all its words, of which no row is a side ("coronary artery" beside Pulmonary
     # Artery, Left; not "colectomy" read as large intestine, which has a right and a left)
     named_whole = bool(own) and own <= stems and not own & SIDES \
-        and not any(own < (other := _body_part_words(row_words, code[3], shared)) and other & SIDES for _, code in tied)
+        and not any(own < parts[code[3]] and parts[code[3]] & SIDES for _, code in tied)
     # or a body part the text names by a word of its own and by its side ("total knee arthroplasty, right":
     # Knee Joint, Right), not by its side alone (a 'right' blepharoplasty is no Choroid, Right)
     named_with_side = bool(own & SIDES) and own & SIDES <= stems and bool((own - SIDES) & stems)
@@ -388,13 +399,6 @@ def _approach_stated(title: str, stems: set[str]) -> bool:
     found = _APPROACH.search(title)
     words = set(phrase_stems(found.group(1))) - {_APPROACH_STEM} if found else set()
     return bool(words) and words <= stems
-
-
-def _body_part_words(row_words: list[tuple[str, set[str]]], body_part: str, shared: set[str]) -> set[str]:
-    """The words every row of one body part (4th character) has and the table's other rows lack: what the
-    text must say for that body part (a device word such as 'synthetic substitute' names none)."""
-    own = [words for code, words in row_words if code[3] == body_part]
-    return set.intersection(*own) - shared if own else set()
 
 
 LESION_STEMS = frozenset(phrase_stems("tumor tumour lesion mass polyp nodule neoformation neoplasm transurethral"))
@@ -524,7 +528,7 @@ class Verify:
                     cand.code = _resection_of_a_lesion(cand, stems, notes)
                     cand.code = _repair_with_a_reinforcement(cs, cand.code, stems, notes)
                     code = complete_pcs(cs, cand.code, stems, notes, determined,
-                                        _hours_near(state, cand, sentence_of[cand.mention_id]))
+                                        partial(_hours_near, state, cand, sentence_of[cand.mention_id]))
                     if code is None:
                         code, other = self._pcs_both_sides(state, cand, sentence_of[cand.mention_id], stems, notes,
                                                            determined)
@@ -583,8 +587,7 @@ class Verify:
             if dilations:
                 insertion.rejected = f"the stent is the device of the dilation {dilations[0].code} in the same sentence"
                 for dilation in dilations:
-                    dilation.evidence = sorted({(e.start, e.end): e for e in dilation.evidence + insertion.evidence}.values(),
-                                               key=lambda e: e.start)
+                    dilation.evidence = merged_spans(dilation.evidence + insertion.evidence)
 
     @staticmethod
     def _family_history(state: CaseState, cands: list[Candidate], cs: CodeSystem) -> list[Candidate]:
@@ -837,8 +840,7 @@ class Verify:
                 c.notes_checked.append(f"{c.code} -> {code}: the record documents the type ({category}); type 2 is "
                                        "only the default (guideline I.C.4.a.2)")
                 c.code, c.title = code, cs.title(code) or ""
-                c.evidence = sorted({(e.start, e.end): e for e in c.evidence + documented.evidence}.values(),
-                                    key=lambda e: e.start)
+                c.evidence = merged_spans(c.evidence + documented.evidence)
 
     @staticmethod
     def _lymph_node_region(state: CaseState, cands: list[Candidate], cs: CodeSystem, sentence_of: dict[int, int]) -> None:

@@ -30,7 +30,7 @@ def main() -> None:
     random.Random(args.seed).shuffle(docs)
     valid = get_system("icd10cm").is_valid
     for doc in docs[: args.sample]:
-        result = code(doc.case().text)
+        result = code(doc.case().text, scope=doc.case().scope)
         if args.kind == "diagnoses":
             gold = doc.gold.diagnoses
             pred = set(align_to_gold(gold, result.diagnoses(), valid))

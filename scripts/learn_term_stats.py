@@ -69,7 +69,7 @@ def learn(states: list[tuple[Document, CaseState]], valid: Callable[[str], bool]
         seen: set[tuple[int, str]] = set()
         for mention_id, path, code, hidden in state.scratch.get("readings", []):
             mention = mentions[mention_id]
-            if mention.assertion.blocking(doc.case().setting) or (mention_id, path) in seen:
+            if mention.assertion.blocking(state.case.setting, mention.type, state.case.scope) or (mention_id, path) in seen:
                 continue
             seen.add((mention_id, path))
             right = _right(code, gold, mention.type, valid)

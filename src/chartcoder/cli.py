@@ -233,6 +233,9 @@ def _llm_settings(url: str | None, model: str | None, allow_remote: bool):  # no
 def code_cmd(
     file: Annotated[str, typer.Argument(help="A note (.txt) or a Chinese record (.json); '-' reads stdin.")],
     setting: Annotated[str, typer.Option(help="inpatient or outpatient")] = "inpatient",
+    scope: Annotated[str, typer.Option(
+        help="encounter: code this stay (a past procedure gives its status code, a past condition its history "
+        "code); record: code every procedure the note tells, whenever done (CodiEsp's convention)")] = "encounter",
     lang: Annotated[str, typer.Option(help="en or zh (zh for Chinese inpatient records)")] = "",
     show_rejected: Annotated[bool, typer.Option("--rejected", help="Also list rejected candidates.")] = False,
     book_only: Annotated[bool, typer.Option(
@@ -250,6 +253,8 @@ def code_cmd(
 
     if setting not in ("inpatient", "outpatient"):
         fail("--setting must be inpatient or outpatient")
+    if scope not in ("encounter", "record"):
+        fail("--scope must be encounter or record")
     raw = _read_input(file)
     fields: dict[str, str] = {}
     if file.endswith(".json"):
@@ -275,7 +280,7 @@ def code_cmd(
     settings = _llm_settings(llm_url, llm_model, allow_remote_llm)
     try:
         with err.status("coding…"):
-            result = code_case(Case(text=raw, fields=fields, lang=lang, setting=setting,
+            result = code_case(Case(text=raw, fields=fields, lang=lang, setting=setting, scope=scope,
                                     train_statistics=not book_only), settings)
     except InputError as exc:
         fail(str(exc))

@@ -69,7 +69,7 @@ def code_case(case: Case, llm: LLMSettings | None = None) -> CodingResult:
         else:
             warnings.append("no codable content found")
     return CodingResult(
-        case_id=case.case_id, lang="en", setting=case.setting,
+        case_id=case.case_id, lang="en", setting=case.setting, scope=case.scope,
         editions={"diagnoses": "icd10cm", "procedures": "icd10pcs"}, text=text,
         codes=state.assignments, rejected=state.rejected, mentions=state.mentions, sections=state.sections,
         stage_outputs=state.stage_outputs, trace=state.trace, warnings=warnings,
@@ -78,8 +78,9 @@ def code_case(case: Case, llm: LLMSettings | None = None) -> CodingResult:
 
 
 def code(text: str, *, setting: str = "inpatient", lang: str = "en", case_id: str | None = None,
-         llm: LLMSettings | None = None, train_statistics: bool = True) -> CodingResult:
+         llm: LLMSettings | None = None, train_statistics: bool = True, scope: str = "encounter") -> CodingResult:
     """Code one clinical note (library entry point); ``llm`` points at a local model server;
-    ``train_statistics=False`` reads the book alone, without the CodiEsp train statistics."""
+    ``train_statistics=False`` reads the book alone, without the CodiEsp train statistics; ``scope="record"``
+    codes every procedure the note tells, past ones too (``Case.scope``)."""
     return code_case(Case(text=text, setting=setting, lang=lang, case_id=case_id,
-                          train_statistics=train_statistics), llm)
+                          train_statistics=train_statistics, scope=scope), llm)

@@ -10,9 +10,10 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "1.2"
 
 Setting = Literal["inpatient", "outpatient"]
+Scope = Literal["encounter", "record"]
 Lang = Literal["en", "zh"]
 CodeType = Literal["diagnosis", "procedure"]
 
@@ -43,8 +44,10 @@ class Assertion(BaseModel):
     family: bool = False
     hypothetical: bool = False
 
-    def blocking(self, setting: Setting) -> str | None:
-        """Why a mention with this context must not be coded, if it must not."""
+    def blocking(self, setting: Setting, kind: CodeType = "diagnosis", scope: Scope = "record") -> str | None:
+        """Why a code of this kind read from a mention with this context must not be coded, if it must not.
+        In the encounter scope a past procedure was not done in this stay: a hospital coder codes its status
+        (Z95.1 for a past CABG), not the operation."""
         if self.negated:
             return "negated"
         if self.family:
@@ -53,6 +56,8 @@ class Assertion(BaseModel):
             return "hypothetical"
         if self.uncertain and setting == "outpatient":
             return "uncertain (outpatient: code only established diagnoses)"
+        if self.historical and kind == "procedure" and scope == "encounter":
+            return "a past procedure, not done in this encounter (scope: encounter)"
         return None
 
 
@@ -158,6 +163,10 @@ class Case(BaseModel):
     fields: dict[str, str] = Field(default_factory=dict)
     lang: Lang = "en"
     setting: Setting = "inpatient"
+    scope: Scope = Field(default="encounter", description=(
+        "encounter: code this stay, as a hospital coder does (a procedure told as past gives its status code, "
+        "not a procedure code); record: code every procedure the record tells, whenever it was done (the "
+        "CodiEsp convention for case reports)."))
     case_id: str | None = None
     train_statistics: bool = Field(default=True, description=(
         "Apply the statistics learned on CodiEsp train (set aside readings usually wrong there, prefer ones "
@@ -171,6 +180,7 @@ class CodingResult(BaseModel):
     case_id: str | None = None
     lang: Lang
     setting: Setting
+    scope: Scope = "encounter"
     editions: dict[str, str]
     text: str
     codes: list[Assignment]

@@ -1404,3 +1404,56 @@ def test_book_only_reads_without_the_train_statistics(tmp_path: Path) -> None:
     f.write_text("Dementia.", encoding="utf-8")
     result = CliRunner().invoke(app, ["code", str(f), "--book-only", "--json"])
     assert result.exit_code == 0 and [c["code"] for c in json.loads(result.output)["codes"]] == ["F03.90"]
+
+
+@pytest.mark.parametrize(("note", "status", "operation"), [
+    ("Past medical history: coronary artery disease status post CABG in 2010.", "Z95.1", "02100Z3"),
+    ("Past surgical history: laparoscopic cholecystectomy.", "Z90.49", "0FT44ZZ"),
+    ("She had undergone an open cholecystectomy.", "Z90.49", "0FT40ZZ"),
+    ("Patient is s/p appendectomy.", None, "0DTJ0ZZ"),
+    ("She underwent a right total knee arthroplasty five years ago.", None, "0SRC0JZ"),
+])
+def test_a_past_procedure_gives_its_status_not_a_procedure_code(note: str, status: str | None, operation: str) -> None:
+    """A hospital coder codes the stay: a procedure told as past was not done in it. The index's "Status
+    (post)" entry, where it has one, is coded instead; the operation is rejected with the reason."""
+    stay = code(note)
+    assert not stay.procedures()
+    assert any(r.code.startswith(operation) and r.reason.startswith("a past procedure") for r in stay.rejected)
+    assert (status in stay.diagnoses()) if status else not stay.diagnoses()
+    whole = code(note, scope="record")
+    assert any(c.startswith(operation) for c in whole.procedures()), "the record scope codes every procedure told"
+    assert whole.scope == "record" and stay.scope == "encounter"
+
+
+@pytest.mark.parametrize("note", [
+    "The patient underwent laparoscopic cholecystectomy on hospital day 2.",
+    "PROCEDURES:\n1. Laparoscopic cholecystectomy; history of gallstones.",
+    "Prior to the cholecystectomy, cefazolin was given.",
+])
+def test_this_stays_procedure_is_coded(note: str) -> None:
+    assert any(c.startswith("0FT4") for c in code(note).procedures())
+
+
+@pytest.mark.parametrize(("note", "history", "condition"), [
+    ("History of stroke without residual deficits.", "Z86.73", "I63.9"),
+    ("Remote history of TIA.", "Z86.73", "G45.9"),
+    ("Past medical history: prior MI, DVT in 2019.", "I25.2", "I21.9"),
+    ("He has a history of pneumonia and now presents with cough.", "Z87.01", "J18.9"),
+    ("Status post left mastectomy for breast cancer in 2015.", "Z85.3", "C50.912"),
+])
+def test_a_past_condition_gives_its_personal_history_code(note: str, history: str, condition: str) -> None:
+    stay = code(note)
+    assert history in stay.diagnoses() and condition not in stay.diagnoses()
+    assert condition in code(note, scope="record").diagnoses()
+
+
+@pytest.mark.parametrize(("note", "kept"), [
+    ("Past medical history: hypertension, type 2 diabetes.", "I10"),
+    ("History of breast cancer, currently on tamoxifen.", "C50.919"),
+    ("History of CVA with residual left hemiparesis.", "I63.9"),
+    ("He has a history of pneumonia. He now presents with pneumonia.", "J18.9"),
+])
+def test_a_chronic_or_present_condition_keeps_its_code(note: str, kept: str) -> None:
+    """The index keeps no history of hypertension (chronic); a cancer under treatment is current; a stroke with
+    a residual deficit is no history without residual deficits; a pneumonia it presents with now is current."""
+    assert kept in code(note).diagnoses()

@@ -37,10 +37,11 @@ class Document:
     text: str = ""
     fields: dict[str, str] = field(default_factory=dict)
     gold: Gold = field(default_factory=Gold)
+    scope: str = "encounter"  # "record" where the annotators coded every procedure told, past ones too
 
     def case(self) -> Case:
         """What the coder may see: the text or fields, never the gold."""
-        return Case(text=self.text, fields=dict(self.fields), lang=self.lang, case_id=self.doc_id)
+        return Case(text=self.text, fields=dict(self.fields), lang=self.lang, case_id=self.doc_id, scope=self.scope)
 
 
 @dataclass
@@ -117,7 +118,8 @@ def read_codiesp(path: Path) -> Dataset:
         if not text.strip():
             warnings.append(f"{f}: empty text, skipped")
             continue
-        documents.append(Document(doc_id=f.stem, lang="en", text=text, gold=gold.get(f.stem, Gold())))
+        # CodiEsp's case reports are coded whole: a procedure done years before is coded like this stay's
+        documents.append(Document(doc_id=f.stem, lang="en", text=text, gold=gold.get(f.stem, Gold()), scope="record"))
     if not documents:
         raise DatasetError(f"no readable documents in {texts}")
     mapping = ("CodiEsp gold is the 2018 Spanish CIE-10 (ICD-10-CM/PCS); ChartCoder codes in ICD-10-CM FY2026 and "

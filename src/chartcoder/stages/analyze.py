@@ -477,6 +477,10 @@ class Analyze:
             section = next((s for s in state.sections if s.start <= start < s.end), None)
             if section is not None and section.kind == "family_history":
                 assertion.family = True
+            if section is not None and section.kind == "past_history":
+                assertion.historical = True
+            elif kind == "procedure" and section is not None and section.kind == "procedures":
+                assertion.historical = False  # the stay's procedure list, whatever words a line holds
             if state.agents.uses_model and any(assertion.model_dump().values()):
                 assertion = self._second_reading(state, sent_of[lo], text[start:end], assertion)
             mentions.append(Mention(id=mid, text=text[start:end], span=Span(start=start, end=end, text=text[start:end]),

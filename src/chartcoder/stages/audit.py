@@ -46,7 +46,7 @@ class Audit:
             blocks = []
             for c in groups.get((a.type, a.code), []):
                 m = mentions.get(c.mention_id)
-                block = m.assertion.blocking(setting) if m else "no mention"
+                block = m.assertion.blocking(setting, a.type, state.case.scope) if m else "no mention"
                 if block == "family history" and a.code.startswith(FAMILY_HISTORY_CATEGORIES):
                     block = None  # a family-history code is exactly what a relative's condition gives
                 if block:

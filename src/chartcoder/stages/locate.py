@@ -279,6 +279,92 @@ def _implied_support(term: object, sentence_stems: frozenset[str],
                 for part in table_body_parts(procedures, code)), default=(False, len(implied & sentence_stems)))
 
 
+@cache
+def _status_entries(diagnoses: CodeSystem) -> tuple[tuple[frozenset[str], str, str], ...]:
+    """The Alphabetic Index's "Status (post)" subterms (stems, code, path): what an operation done before
+    leaves behind, a graft (Z95.1), an absent organ (Z90.49), an opening (Z93.1)."""
+    return tuple((frozenset(phrase_stems(sub)), strip_code(code), f"index: {', '.join(e.path)}, {sub} (a past procedure)")
+                 for e in diagnoses.index_lookup("Status") for sub, code in e.subterm_codes.items()
+                 if code and phrase_stems(sub))
+
+
+def status_candidates(state: CaseState, mention: Mention, diagnoses: CodeSystem) -> list[Candidate]:
+    """In the encounter scope a procedure told as past was not done in this stay; the index's "Status (post)"
+    entry that names it gives the code a hospital coder reports instead ("status post CABG" is Z95.1,
+    "history of cholecystectomy" Z90.49). None for an operation the index keeps no status of."""
+    if state.case.scope != "encounter" or not mention.assertion.historical or mention.assertion.blocking(state.case.setting):
+        return []
+    said = {st for t in state.scratch["tokens"] if mention.span.start <= t.start and t.end <= mention.span.end
+            for st in t.stems}
+    return [Candidate(code=code, system=diagnoses.id, type="diagnosis", mention_id=mention.id,
+                      evidence=[mention.span], path=[path], source="index", score=0.8)
+            for stems, code, path in _status_entries(diagnoses) if stems <= said]
+
+
+MALIGNANT_STEMS = frozenset({"malign", "neoplasm"})
+STILL_PRESENT = re.compile(r"\b(?:current(?:ly)?|active|ongoing|undergoing|receiving|on (?:treatment|chemotherapy)"
+                           r"|under treatment|recurren(?:t|ce)|persist(?:s|ent|ing)?)\b", re.I)
+
+
+@cache
+def _personal_history_entries(diagnoses: CodeSystem) -> tuple[tuple[frozenset[str], frozenset[str], str, str], ...]:
+    """The index's "History, personal (of)" subterms, one level of sites deep (stems, absent stems, code,
+    path): "malignant neoplasm, breast" Z85.3, "stroke without residual deficits" Z86.73."""
+    out = []
+    for e in diagnoses.index_lookup("History, personal"):
+        for sub, code in e.subterm_codes.items():
+            stems = frozenset(phrase_stems(sub))
+            if not code or not stems:
+                continue
+            absent = absent_words(sub)
+            out.append((stems - absent, absent, strip_code(code), f"index: History, personal, {sub}"))
+            for deeper in diagnoses.index_lookup(f"History, personal, {sub}"):
+                if deeper.path[-1] != sub:
+                    continue
+                for site, site_code in deeper.subterm_codes.items():
+                    if site_code and phrase_stems(site):
+                        out.append((stems - absent | frozenset(phrase_stems(site)), absent,
+                                    strip_code(site_code), f"index: History, personal, {sub}, {site}"))
+    return tuple(out)
+
+
+def _said_present(text: str, tokens: list[Token], words: frozenset[str]) -> bool:
+    """Whether the sentence names any of these words without a negation before it ("with residual
+    hemiparesis", not "without residual deficits")."""
+    return any(words & set(t.stems) and not NEGATION_BEFORE.search(text, max(0, t.start - 40), t.start) for t in tokens)
+
+
+def personal_history_candidates(state: CaseState, mention: Mention, found: list[Candidate],
+                                diagnoses: CodeSystem) -> list[Candidate]:
+    """In the encounter scope a condition told as past (history of, previous, years ago, the past medical
+    history) whose personal history the index codes is no longer present: "history of stroke" is Z86.73
+    and "old MI" I25.2, not I63.9 and I21.9. The condition's own codes are set aside. A condition the
+    index keeps no history of (hypertension, diabetes) is chronic and stays; so does one the sentence says is
+    still there or treated."""
+    if state.case.scope != "encounter" or not mention.assertion.historical or mention.assertion.blocking(state.case.setting):
+        return []
+    a, b = sentence_span(state, mention.sentence)
+    if STILL_PRESENT.search(state.text, a, b):
+        return []
+    tokens = [t for t in state.scratch["tokens"] if mention.span.start <= t.start and t.end <= mention.span.end]
+    said = {st for t in tokens for st in t.stems} | (MALIGNANT_STEMS if any("__malignant__" in t.stems for t in tokens) else set())
+    sentence = [t for t in state.scratch["tokens"] if a <= t.start and t.end <= b]
+    fits = [(stems, code, path) for stems, absent, code, path in _personal_history_entries(diagnoses)
+            if stems <= said and not _said_present(state.text, sentence, absent)]
+    if not fits:
+        return []
+    stems, code, path = max(fits, key=lambda f: len(f[0]))
+    words = [t for t in tokens if stems & set(t.stems) or ("__malignant__" in t.stems and stems & MALIGNANT_STEMS)]
+    at = {(t.start, t.end) for t in words}
+    for c in found:
+        if not c.rejected and any(e.start <= s and t <= e.end for e in c.evidence for s, t in at):
+            c.rejected = f"a history of the condition, no longer present: its personal history code {code} (scope: encounter)"
+    return [Candidate(code=code, system=diagnoses.id, type="diagnosis", mention_id=mention.id,
+                      evidence=evidence_spans(state.text, state.scratch["tokens"],
+                                              tuple(state.scratch["tokens"].index(t) for t in words)),
+                      path=[path], source="index", score=0.8)]
+
+
 class Locate:
     """Candidates per mention from the index/table/tabular terms that matched it."""
 
@@ -326,6 +412,10 @@ class Locate:
                     path=[term.key], source=term.source, score=round(score, 3),
                     rejected=wrong[id(term)],
                 ))
+            if mention.type == "procedure":
+                found += status_candidates(state, mention, self.systems["diagnosis"])
+            else:
+                found += personal_history_candidates(state, mention, found, self.systems["diagnosis"])
             live = [c for c in found if not c.rejected]
             if live and state.agents.uses_model:
                 self._select(state, mention, live)

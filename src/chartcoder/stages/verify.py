@@ -862,7 +862,7 @@ class Verify:
         (guideline I.C.20): none when no affirmed S/T code is told within EXTERNAL_CAUSE_REACH sentences of
         it ("no injuries" is none; a "frozen section" in the pathology report explains no fracture told
         paragraphs away)."""
-        affirmed = {m.id for m in state.mentions if not m.assertion.blocking(state.case.setting)}
+        affirmed = {m.id for m in state.mentions if not m.assertion.blocking(state.case.setting, m.type, state.case.scope)}
         injuries = [sentence_of[c.mention_id] for c in cands if not c.rejected and c.type == "diagnosis"
                     and c.code[0] in "ST" and c.mention_id in affirmed]
         for c in cands:

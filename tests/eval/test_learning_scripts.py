@@ -5,7 +5,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
 
-from learn_terms import learn_terms, related, spanned_phrases  # noqa: E402
+from learn_terms import learn_terms, related, spanned_phrases, translated  # noqa: E402
 
 from chartcoder.eval.datasets import Document, Gold  # noqa: E402
 
@@ -33,6 +33,14 @@ def test_a_learned_procedure_phrase_names_the_procedure() -> None:
     assert not related(("imag", "compat"), "BW24"), "'an image compatible with' is no CT"
     assert related(("brain", "mri"), "B030"), "MRI stands for magnetic resonance imaging"
     assert related(("hemodialysi",), "5A1D")
+
+
+def test_a_report_verb_is_never_part_of_a_learned_phrase() -> None:
+    """'echocardiogram showed' stood for an abdominal ultrasound in three translated notes; the verb names
+    nothing, so the phrase would only learn the translation's habit."""
+    assert not translated(("echocardiogram", "show"), "BW40ZZZ")
+    assert not related(("cat", "scan", "perform"), "BW20")
+    assert translated(("echocardiogram",), "B246ZZZ")
 
 
 def test_a_gold_span_is_read_where_its_sentence_went_in_the_translation() -> None:

@@ -133,6 +133,9 @@ def test_cli_reads_a_gb18030_file(tmp_path: Path) -> None:
     ("Continuous bladder lavage was started.", "3E1K78Z"),      # Lavage -> Irrigation, Genitourinary Tract
     ("The abscess of the abdominal wall was drained.", "0W9F0ZZ"),  # 'drained' is the index's Drainage
     ("Plasmapheresis was started for the thrombotic microangiopathy.", "6A550Z3"),  # Plasmapheresis, therapeutic
+    ("An exploratory laparoscopy was performed.", "0WJG4ZZ"),  # Inspection, Peritoneal Cavity, as the laparotomy
+    ("Intravenous urography showed a horseshoe kidney.", "BT14YZZ"),  # kidneys, ureters and bladder, a contrast
+    ("Echocardiogram showed an ejection fraction of 35%.", "B246ZZZ"),  # no learned 'echocardiogram show' (BW40)
 ])
 def test_procedure_index_paths(note: str, expected: str) -> None:
     assert expected in code(note).procedures()
@@ -1457,3 +1460,30 @@ def test_a_chronic_or_present_condition_keeps_its_code(note: str, kept: str) -> 
     """The index keeps no history of hypertension (chronic); a cancer under treatment is current; a stroke with
     a residual deficit is no history without residual deficits; a pneumonia it presents with now is current."""
     assert kept in code(note).diagnoses()
+
+
+@pytest.mark.parametrize(("note", "expected"), [
+    ("Right hemiparesis, left hand dominant.", "G81.93"),
+    ("Left hemiparesis in a left-handed patient.", "G81.92"),
+    ("Left hemiplegia, right-handed.", "G81.94"),
+    ("Right hemiplegia.", "G81.91"),
+])
+def test_a_stated_dominant_side_decides_dominance_not_side(note: str, expected: str) -> None:
+    """The side of the paralysis is the side said with it; the dominance compares it with the dominant side
+    the record states (guideline I.C.6.a applies only when none is stated)."""
+    assert code(note).diagnoses() == [expected]
+
+
+@pytest.mark.parametrize(("note", "first"), [
+    ("Severe sepsis with septic shock due to pneumonia.", "R65.21"),
+    ("Septic shock.", "R65.21"),
+])
+def test_severe_sepsis_has_its_systemic_infection_coded_first(note: str, first: str) -> None:
+    dx = code(note).diagnoses()
+    assert dx.index("A41.9") < dx.index(first), "code first the underlying systemic infection (I.C.1.d.4)"
+
+
+def test_a_named_sepsis_organism_needs_no_unspecified_one() -> None:
+    """'E. coli' is Escherichia coli word for word: its sepsis is A41.51, with no B96.20 read from the 'E'."""
+    assert code("E. coli sepsis.").diagnoses() == ["A41.51"]
+    assert code("Urinary tract infection due to E. coli.").diagnoses() == ["N39.0", "B96.20"]

@@ -245,7 +245,11 @@ def note_tokens(text: str) -> list[Token]:
         for k, v, j in phrases.get(w, ()):  # every word of the phrase stands for the synonym ("uterine cervical")
             if i - j >= 0 and tuple(x[2] for x in words[i - j : i - j + len(k)]) == k:
                 instead = v[0] == "="  # "= ..." names what the words are, not also what they spell
-                forms += [stem(x) for x in v[instead:] if x not in stops]
+                # a phrase spelled out word for word, each word the start of its own ("E. coli" is Escherichia
+                # coli), gives each word its own, so that no one word reads the whole phrase beside the others
+                spelled = len(v) == len(k) and all(b.startswith(a) for a, b in zip(k, v, strict=True))
+                meant = (v[j],) if spelled else v[instead:]
+                forms += [stem(x) for x in meant if x not in stops]
                 apart = apart or instead or "".join(k) == "".join(v)
         if apart:
             tokens.append(Token(start, end, w, tuple(dict.fromkeys(forms))))

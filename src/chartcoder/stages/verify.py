@@ -201,6 +201,32 @@ def _default_dominance(title_words: set[str], stems: set[str]) -> set[str]:
     return {_DOMINANT} if "right" in title_words else {_NONDOMINANT} if "left" in title_words else set()
 
 
+DOMINANT_SIDE = re.compile(r"\b(right|left)[- ]?(?:hand(?:ed)?[- ]?)?dominant\b|\b(right|left)[- ]handed\b", re.I)
+SIDE_WORD = re.compile(r"\b(right|left)\b", re.I)
+PARALYSIS_SIDED = ("G81", "G83.1", "G83.2", "G83.3", "I69")
+
+
+def _dominance_stated(state: CaseState, cand: Candidate, sentence: int, stems: set[str]) -> set[str]:
+    """A paralysis whose sentence states the patient's dominant side ("right hemiparesis, left hand dominant"):
+    the side of the paralysis is the side word nearest it outside that statement, and it is dominant when it
+    is that side (G81.93, right nondominant, not the G81.92 'left dominant' the words alone would pick)."""
+    if not cand.code.startswith(PARALYSIS_SIDED) or not cand.evidence:
+        return stems
+    a, b = sentence_span(state, sentence)
+    text = state.text[a:b]
+    stated = DOMINANT_SIDE.search(text)
+    if stated is None:
+        return stems
+    dominant = (stated.group(1) or stated.group(2)).lower()
+    at = cand.evidence[0].start - a
+    sides = [(abs(m.start() - at), m.group(1).lower()) for m in SIDE_WORD.finditer(text)
+             if not stated.start() <= m.start() < stated.end()]
+    if not sides:
+        return stems
+    side = min(sides)[1]
+    return stems - {"right", "left", _DOMINANT, _NONDOMINANT} | {side, _DOMINANT if side == dominant else _NONDOMINANT}
+
+
 def complete_cm(cs: CodeSystem, code: str, stems: set[str], notes: list[str],
                 values: Callable[[], tuple[int, ...]] | None = None) -> str | None:
     """Carry an ICD-10-CM code down to a billable code the sentence supports. ``values`` gives the numbers
@@ -518,6 +544,7 @@ class Verify:
                     spent = {w for w in phrase_stems(cand.path[0].split(": ", 1)[-1]) if not w.isdigit()} \
                         if cand.path else set()
                     values = partial(_values_near, state, cand, sentence_of[cand.mention_id])
+                    stems = _dominance_stated(state, cand, sentence_of[cand.mention_id], stems)
                     code = complete_cm(cs, cand.code, stems - spent, notes, values)
                     code = _side_stated(state, cs, cand, code, notes)
                     other = self._other_side(state, cand, stems - spent, code)
@@ -566,7 +593,9 @@ class Verify:
         self._bilateral_code(live, self.systems["diagnosis"])
         if state.agents.uses_model:
             self._review(state, [c for c in live if not c.rejected and c.type == "diagnosis"], self.systems["diagnosis"])
-        state.candidates = verified + self._heart_failure_type(live, self.systems["diagnosis"]) + \
+        # a 'code first' code goes before the code that asks for it: same evidence, so listed first
+        state.candidates = self._systemic_infection_first(live, self.systems["diagnosis"]) + verified + \
+            self._heart_failure_type(live, self.systems["diagnosis"]) + \
             self._use_additional(state, live, self.systems["diagnosis"]) + \
             self._bmi(state, live, self.systems["diagnosis"]) + \
             self._family_history(state, live, self.systems["diagnosis"])
@@ -750,6 +779,23 @@ class Verify:
             right.path = [*right.path, f"both sides -> bilateral code {both} (guideline I.B.13)"]
             right.code, right.title = both, cs.title(both) or ""
             left.rejected = f"both sides are coded as the bilateral code {both}"
+
+    @staticmethod
+    def _systemic_infection_first(cands: list[Candidate], cs: CodeSystem) -> list[Candidate]:
+        """Severe sepsis and septic shock (R65.2-) are never coded alone: their note says code first the
+        underlying systemic infection, and with no organism documented that is A41.9, Sepsis, unspecified
+        organism (guideline I.C.1.d.1.a and I.C.1.d.4). The sepsis words are its evidence."""
+        live = [c for c in cands if not c.rejected and c.type == "diagnosis"]
+        if any(not c.code.startswith("R65") and re.search(r"\bsep(?:sis|ticemia)\b", c.title or cs.title(c.code) or "", re.I)
+               for c in live):
+            return []
+        for c in live:
+            if c.code.startswith("R65.2"):
+                c.notes_checked.append("code first the underlying infection: A41.9 (no organism documented)")
+                return [_instructed(cs, "A41.9", c.mention_id, c.evidence,
+                                    f"code first at {c.code}: the systemic infection (guideline I.C.1.d.4)",
+                                    f"added by the 'code first' note of {c.code}", c.score)]
+        return []
 
     @staticmethod
     def _heart_failure_type(cands: list[Candidate], cs: CodeSystem) -> list[Candidate]:

@@ -1487,3 +1487,25 @@ def test_a_named_sepsis_organism_needs_no_unspecified_one() -> None:
     """'E. coli' is Escherichia coli word for word: its sepsis is A41.51, with no B96.20 read from the 'E'."""
     assert code("E. coli sepsis.").diagnoses() == ["A41.51"]
     assert code("Urinary tract infection due to E. coli.").diagnoses() == ["N39.0", "B96.20"]
+
+
+def test_an_ungraded_entry_whose_grades_share_a_code_reads_that_code() -> None:
+    """'Disorder, tobacco use' has no code of its own; mild, moderate and severe are all F17.200."""
+    assert code("Tobacco use disorder.").diagnoses() == ["F17.200"]
+
+
+@pytest.mark.parametrize(("note", "kept", "dropped"), [
+    ("DIAGNOSES:\n1. COPD with acute exacerbation.\n\nHPI: She has COPD.", "J44.1", "J44.9"),
+    ("DIAGNOSES:\n1. Acute on chronic diastolic heart failure.\n\nHPI: HFpEF.", "I50.33", "I50.30"),
+    ("DIAGNOSES:\n1. Atrial fibrillation.\n\nHPI: Paroxysmal atrial fibrillation.", "I48.0", "I48.91"),
+])
+def test_an_unspecified_code_yields_to_the_same_condition_restated_specifically(note: str, kept: str,
+                                                                               dropped: str) -> None:
+    """The same condition said again with more words, an abbreviation by what it stands for, is coded once,
+    to the most specific code (I48.91 'unspecified atrial fibrillation' beside paroxysmal I48.0)."""
+    dx = code(note).diagnoses()
+    assert kept in dx and dropped not in dx
+
+
+def test_a_picc_is_an_infusion_device_in_the_superior_vena_cava() -> None:
+    assert code("A PICC line was placed for antibiotics.").procedures() == ["02HV33Z"]

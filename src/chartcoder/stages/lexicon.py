@@ -345,6 +345,7 @@ def _icd10cm_terms(cs: CodeSystem) -> list[Term]:
             terms.append(Term(stems, code, "inclusion", text))
     index_terms = _index_terms(cs, "index", nonessential=True)
     terms += index_terms + _status_terms(index_terms) + _past_operation_and_dependence_terms(cs)
+    terms += _every_subterm_agrees(index_terms)
     terms += _neoplasm_terms(cs)
     terms += _drug_terms(cs)
     terms += _index_terms(cs, "eindex", nonessential=True)
@@ -769,6 +770,32 @@ def _class_word_unsaid(terms: list[Term]) -> list[Term]:
             continue
         found[key] = Term(stems, t.code, t.source, t.path + CLASS_UNSAID, t.phrase)
     return [t for t in found.values() if t is not None]
+
+
+SEVERITY_SUBTERMS = frozenset({"mild", "moderate", "severe"})
+
+
+def _every_subterm_agrees(terms: list[Term]) -> list[Term]:
+    """An ICD-10-CM index entry with no code of its own whose subterms only grade its severity and all give
+    the same code ("Disorder, tobacco use": mild, moderate and severe are all F17.200): said ungraded, it is
+    that code, not the shorter entry its words also make ("Use, tobacco" Z72.0). Subterms that name kinds
+    ("Grip, devil's") are essential and stay needed."""
+    children: dict[str, list[Term]] = defaultdict(list)
+    for t in terms:
+        if ", " in t.path and "→" not in t.path:
+            children[t.path.rsplit(", ", 1)[0]].append(t)
+    have = {t.path for t in terms}
+    out = []
+    for parent, subs in children.items():
+        codes = {t.code for t in subs}
+        if parent in have or len(codes) != 1 or {t.path.rsplit(", ", 1)[1].lower() for t in subs} != SEVERITY_SUBTERMS:
+            continue
+        for t in subs:
+            own = set(phrase_stems(t.path.rsplit(", ", 1)[1]))
+            stems = tuple(st for st in t.stems if st not in own)
+            if stems and len(stems) < len(t.stems):
+                out.append(Term(stems, t.code, "index", f"{parent} (every subterm: {t.code})"))
+    return list({(t.stems, t.code): t for t in out}.values())
 
 
 def _shared_by_every_subterm(terms: list[Term]) -> list[Term]:

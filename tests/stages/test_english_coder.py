@@ -135,7 +135,6 @@ def test_cli_reads_a_gb18030_file(tmp_path: Path) -> None:
     ("Plasmapheresis was started for the thrombotic microangiopathy.", "6A550Z3"),  # Plasmapheresis, therapeutic
     ("An exploratory laparoscopy was performed.", "0WJG4ZZ"),  # Inspection, Peritoneal Cavity, as the laparotomy
     ("Intravenous urography showed a horseshoe kidney.", "BT14YZZ"),  # kidneys, ureters and bladder, a contrast
-    ("Echocardiogram showed an ejection fraction of 35%.", "B246ZZZ"),  # no learned 'echocardiogram show' (BW40)
 ])
 def test_procedure_index_paths(note: str, expected: str) -> None:
     assert expected in code(note).procedures()
@@ -1509,3 +1508,32 @@ def test_an_unspecified_code_yields_to_the_same_condition_restated_specifically(
 
 def test_a_picc_is_an_infusion_device_in_the_superior_vena_cava() -> None:
     assert code("A PICC line was placed for antibiotics.").procedures() == ["02HV33Z"]
+
+
+@pytest.mark.parametrize(("note", "expected"), [
+    ("Excision of the right femoral head.", "0QB60ZZ"),       # femoral head: Upper Femur (not Femoral Region)
+    ("Biopsy of the left earlobe.", "09B10ZX"),              # earlobe: External Ear
+    ("Laparoscopic excision of the uterine cornu.", "0UB94ZZ"),  # uterine cornu: Uterus
+])
+def test_the_body_part_key_names_the_body_part(note: str, expected: str) -> None:
+    """The ICD-10-PCS Body Part Key files anatomical terms under the body part values of the tables."""
+    result = code(note)
+    assert expected in result.procedures()
+    assert any("Body Part Key" in p for a in result.codes for p in a.path)
+
+
+def test_a_term_the_body_part_key_files_twice_tells_no_body_part() -> None:
+    from chartcoder.stages.lexicon import body_part_key
+
+    key = dict(body_part_key(get_system("icd10pcs")))
+    assert key[frozenset({"femor", "head"})] == frozenset({"upper", "femur"}), "the side is left to the text"
+    assert frozenset({"interphalang", "joint"}) not in key, "a finger's or a toe's: the key files it under both"
+
+
+def test_an_echocardiogram_is_no_abdominal_ultrasound() -> None:
+    """The learned phrase 'echocardiogram show' (BW40, the translation's habit) is gone. The book reads an
+    echocardiogram as Ultrasonography, Heart; the train statistics still set that path aside (the
+    translations wrote 'echocardiogram' for other ultrasounds), so it is coded with the book alone."""
+    note = "Echocardiogram showed an ejection fraction of 35%."
+    assert "BW40ZZZ" not in code(note).procedures()
+    assert code(note, train_statistics=False).procedures() == ["B246ZZZ"]

@@ -732,8 +732,8 @@ def _drug_terms(cs: CodeSystem) -> list[Term]:
 
 def _icd10pcs_terms(cs: CodeSystem) -> list[Term]:
     terms = [_contrast_from_text(t) for t in _index_terms(cs, "index", PCS_POINTER) if len(t.code) >= 3]
-    return terms + _shared_by_every_subterm(terms) + _both_sides_inspected(terms) + _class_word_unsaid(terms) + \
-        _procedure_terms() + _learned_terms(procedures=True)
+    return terms + _body_part_key_terms(cs, terms) + _shared_by_every_subterm(terms) + _both_sides_inspected(terms) + \
+        _class_word_unsaid(terms) + _procedure_terms() + _learned_terms(procedures=True)
 
 
 # Body-part classes the PCS Index files organs under ("Ultrasonography, Gland, Thyroid"); a note names the
@@ -956,3 +956,71 @@ def table_body_parts(cs: CodeSystem, table: str) -> tuple[frozenset[str], ...]:
 def strip_code(code: str) -> str:
     """Index codes may end with '-' (incomplete) or '.'."""
     return re.sub(r"[-.]+$", "", code.strip())
+
+
+BODY_PART_SIDES = frozenset({"left", "right", "bilater"})
+
+
+@cache
+def body_part_key(cs: CodeSystem) -> tuple[tuple[frozenset[str], frozenset[str]], ...]:
+    """The ICD-10-PCS Body Part Key (the definitions' 'includes' of each medical-surgical body part value):
+    (words of an anatomical term, words of the body part it is coded to, its side left to the text):
+    a 'femoral head' is Upper Femur, a 'patellofemoral joint' Knee Joint, Femoral Surface. A term the key
+    files under two body parts (an interphalangeal joint of a toe or a finger) tells none."""
+    found: dict[frozenset[str], set[frozenset[str]]] = defaultdict(set)
+    for term, includes in cs.conn.execute(
+            "SELECT term, includes FROM definitions WHERE section = '0' AND axis_title = 'Body Part' "
+            "AND includes IS NOT NULL"):
+        part = frozenset(phrase_stems(term)) - BODY_PART_SIDES
+        for phrase in includes.split("; "):
+            words = frozenset(phrase_stems(phrase))
+            said = set(re.findall(r"[a-z]+", re.sub(r"\([^)]*\)", " ", phrase.lower()))) - {"of", "the", "and"}
+            if words and part and len(words) >= len(said):  # a stop word lost: 'Bundle of His' is no 'bundle'
+                found[words].add(part)
+    return tuple((words, next(iter(parts))) for words, parts in found.items() if len(parts) == 1)
+
+
+@cache
+def _body_part_key_phrases(cs: CodeSystem) -> tuple[tuple[frozenset[str], tuple[str, ...], str], ...]:
+    """(body part words, anatomical term's stems, the term) from the Body Part Key, for the index terms."""
+    rows = cs.conn.execute("SELECT term, includes FROM definitions WHERE section = '0' AND axis_title = 'Body Part' "
+                           "AND includes IS NOT NULL").fetchall()
+    unique = {words for words, _ in body_part_key(cs)}
+    out = {}
+    for term, includes in rows:
+        part = frozenset(phrase_stems(term)) - BODY_PART_SIDES
+        for phrase in includes.split("; "):
+            words = phrase_stems(phrase)
+            if words and frozenset(words) in unique:
+                out[(part, words)] = phrase
+    return tuple((part, words, phrase) for (part, words), phrase in out.items())
+
+
+def _body_part_key_terms(cs: CodeSystem, terms: list[Term]) -> list[Term]:
+    """Index terms whose body part the note names by an anatomical term of the Body Part Key: "Excision,
+    Femur, Upper, Right" is also read from 'excision of the right femoral head', said as one phrase. The body
+    part is the path's words past its main term and root operation, less the side, and must be exactly the
+    key's body part ("Bladder Neck" is no "Neck")."""
+    operations = frozenset(stem(r[0].lower()) for r in cs.conn.execute(
+        "SELECT term FROM definitions WHERE section = '0' AND axis_title = 'Operation'"))
+    by_part: dict[frozenset[str], list[tuple[tuple[str, ...], str]]] = defaultdict(list)
+    for part, words, phrase in _body_part_key_phrases(cs):
+        by_part[part].append((words, phrase))
+    out = []
+    for t in terms:
+        if t.source != "index" or "(" in t.path:
+            continue
+        main = set(phrase_stems(t.path.split(",")[0].split(" →")[0]))
+        target = t.path.rsplit("→ see ", 1)[-1]  # "Biopsy, Drainage with qualifier Diagnostic → see Drainage, Ear, ..."
+        part = frozenset(phrase_stems(target)) - main - operations - BODY_PART_SIDES
+        for words, phrase in by_part.get(part, ()):
+            stems = tuple(dict.fromkeys([s for s in t.stems if s not in part] + list(words)))
+            # said as one phrase ("excision of the right femoral head"): an anatomical word anywhere in the
+            # sentence beside an operation word read 'Bundle of His' from a 'his' (train CV px -0.0021)
+            out.append(Term(stems, t.code, t.source, f"{t.path} (Body Part Key: {phrase})", phrase=True))
+    return out
+
+
+def body_part_key_words(cs: CodeSystem, stems: set[str] | frozenset[str]) -> set[str]:
+    """The words of the body parts the Body Part Key files the text's anatomical terms under."""
+    return {s for words, part in body_part_key(cs) if words <= stems for s in part}

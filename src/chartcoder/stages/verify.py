@@ -27,7 +27,7 @@ from chartcoder.rules import load_rules
 from chartcoder.stages.analyze import near_stems, near_tokens, operation_stems, operation_tokens, sentence_span
 from chartcoder.stages.en_text import Token, abbreviation_words, absent_words, expansion, note_tokens, phrase_stems, stem
 from chartcoder.stages.learned import train_precision, usually_wrong
-from chartcoder.stages.lexicon import body_part_words, table_row_words, table_rows
+from chartcoder.stages.lexicon import body_part_key_words, body_part_words, table_row_words, table_rows
 from chartcoder.types import Candidate, Span
 
 SEVENTH_WORDS = (("sequela", "S"), ("subsequent", "D"))
@@ -557,6 +557,11 @@ class Verify:
                         both_sides.append(other)
                 else:
                     stems = operation_stems(state, cand.evidence) or stems  # the sentence's, read above, when no word is near
+                    if cand.code[:1] == "0":
+                        keyed = body_part_key_words(cs, stems) - stems
+                        if keyed:  # an anatomical term the Body Part Key files under a body part ('femoral head')
+                            notes.append(f"Body Part Key: {' '.join(sorted(keyed))}")
+                            stems = stems | keyed
                     cand.code = _resection_of_a_lesion(cand, stems, notes)
                     cand.code = _repair_with_a_reinforcement(cs, cand.code, stems, notes)
                     code = complete_pcs(cs, cand.code, stems, notes, determined,

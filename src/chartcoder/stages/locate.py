@@ -288,14 +288,20 @@ def _status_entries(diagnoses: CodeSystem) -> tuple[tuple[frozenset[str], str, s
                  if code and phrase_stems(sub))
 
 
+def _mention_tokens(state: CaseState, mention: Mention) -> list[int]:
+    """The positions of a mention's tokens, found within its sentence (not by a scan of the note)."""
+    first, last = state.scratch["sentence_tokens"][mention.sentence]
+    tokens = state.scratch["tokens"]
+    return [i for i in range(first, last) if mention.span.start <= tokens[i].start and tokens[i].end <= mention.span.end]
+
+
 def status_candidates(state: CaseState, mention: Mention, diagnoses: CodeSystem) -> list[Candidate]:
     """In the encounter scope a procedure told as past was not done in this stay; the index's "Status (post)"
     entry that names it gives the code a hospital coder reports instead ("status post CABG" is Z95.1,
     "history of cholecystectomy" Z90.49). None for an operation the index keeps no status of."""
     if state.case.scope != "encounter" or not mention.assertion.historical or mention.assertion.blocking(state.case.setting):
         return []
-    said = {st for t in state.scratch["tokens"] if mention.span.start <= t.start and t.end <= mention.span.end
-            for st in t.stems}
+    said = {st for i in _mention_tokens(state, mention) for st in state.scratch["tokens"][i].stems}
     return [Candidate(code=code, system=diagnoses.id, type="diagnosis", mention_id=mention.id,
                       evidence=[mention.span], path=[path], source="index", score=0.8)
             for stems, code, path in _status_entries(diagnoses) if stems <= said]
@@ -346,23 +352,25 @@ def personal_history_candidates(state: CaseState, mention: Mention, found: list[
     a, b = sentence_span(state, mention.sentence)
     if STILL_PRESENT.search(state.text, a, b):
         return []
-    tokens = [t for t in state.scratch["tokens"] if mention.span.start <= t.start and t.end <= mention.span.end]
-    said = {st for t in tokens for st in t.stems} | (MALIGNANT_STEMS if any("__malignant__" in t.stems for t in tokens) else set())
-    sentence = [t for t in state.scratch["tokens"] if a <= t.start and t.end <= b]
+    tokens = state.scratch["tokens"]
+    inside = _mention_tokens(state, mention)
+    said = {st for i in inside for st in tokens[i].stems}
+    if "__malignant__" in said:  # the Neoplasm Table's behaviour word is the index's "malignant neoplasm"
+        said |= MALIGNANT_STEMS
+    first, last = state.scratch["sentence_tokens"][mention.sentence]
     fits = [(stems, code, path) for stems, absent, code, path in _personal_history_entries(diagnoses)
-            if stems <= said and not _said_present(state.text, sentence, absent)]
+            if stems <= said and not _said_present(state.text, tokens[first:last], absent)]
     if not fits:
         return []
     stems, code, path = max(fits, key=lambda f: len(f[0]))
-    words = [t for t in tokens if stems & set(t.stems) or ("__malignant__" in t.stems and stems & MALIGNANT_STEMS)]
-    at = {(t.start, t.end) for t in words}
+    words = tuple(i for i in inside if stems & set(tokens[i].stems)
+                  or ("__malignant__" in tokens[i].stems and stems & MALIGNANT_STEMS))
+    at = {(tokens[i].start, tokens[i].end) for i in words}
     for c in found:
         if not c.rejected and any(e.start <= s and t <= e.end for e in c.evidence for s, t in at):
             c.rejected = f"a history of the condition, no longer present: its personal history code {code} (scope: encounter)"
     return [Candidate(code=code, system=diagnoses.id, type="diagnosis", mention_id=mention.id,
-                      evidence=evidence_spans(state.text, state.scratch["tokens"],
-                                              tuple(state.scratch["tokens"].index(t) for t in words)),
-                      path=[path], source="index", score=0.8)]
+                      evidence=evidence_spans(state.text, tokens, words), path=[path], source="index", score=0.8)]
 
 
 class Locate:

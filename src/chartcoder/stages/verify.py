@@ -17,7 +17,7 @@ import re
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Callable
-from functools import cache, partial
+from functools import cache, lru_cache, partial
 from typing import ClassVar
 
 from chartcoder.codesystems import CodeSystem
@@ -478,9 +478,15 @@ def _restates(vague: Candidate, specific: Candidate) -> bool:
     """Each of the first candidate's words is among the second's, an abbreviation by what it stands for: the
     same condition said again with more words ('hematuria' ... 'gross hematuria'; 'COPD' ... 'chronic
     obstructive pulmonary disease with acute exacerbation')."""
-    said = {st for e in specific.evidence for t in note_tokens(e.text) for st in t.stems}
-    words = [t for e in vague.evidence for t in note_tokens(e.text)]
-    return bool(words) and all(said & set(t.stems) for t in words)
+    said = {st for e in specific.evidence for stems in _word_stems(e.text) for st in stems}
+    words = [stems for e in vague.evidence for stems in _word_stems(e.text)]
+    return bool(words) and all(said & stems for stems in words)
+
+
+@lru_cache(maxsize=4096)
+def _word_stems(text: str) -> tuple[frozenset[str], ...]:
+    """The stems each word of an evidence span stands for (asked again for every pair of candidates)."""
+    return tuple(frozenset(t.stems) for t in note_tokens(text))
 
 
 def _category_number(code: str) -> int:

@@ -321,6 +321,8 @@ def eval_cmd(
     report: Annotated[Path | None, typer.Option("--report", help="Write report.md, summary.json and plots here.")] = None,
     book_only: Annotated[bool, typer.Option(
         "--book-only", help="Code without the statistics learned on CodiEsp train (the book's readings alone).")] = False,
+    scope: Annotated[str | None, typer.Option(
+        help="encounter or record; default: the dataset's own convention (CodiEsp: record)")] = None,
     llm_url: LLMUrlOpt = None,
     llm_model: LLMModelOpt = None,
     allow_remote_llm: RemoteOpt = False,
@@ -338,13 +340,16 @@ def eval_cmd(
         fail(str(exc))
     for w in dataset.warnings[:20]:
         err.print(f"[yellow]warning:[/] {w}")
+    if scope not in (None, "encounter", "record"):
+        fail("--scope must be encounter or record")
     settings = _llm_settings(llm_url, llm_model, allow_remote_llm)
     coder = None
-    if settings is not None or book_only:
+    if settings is not None or book_only or scope:
         from chartcoder.coder import code_case
 
         def coder(case):  # noqa: ANN001, ANN202
-            return code_case(case.model_copy(update={"train_statistics": not book_only}), settings)
+            update = {"train_statistics": not book_only} | ({"scope": scope} if scope else {})
+            return code_case(case.model_copy(update=update), settings)
     with Progress(console=err, transient=True) as bar:
         task = bar.add_task(f"coding {kind}", total=min(limit or 10**9, max(0, len(dataset.documents) - skip)))
         summary, outcomes = evaluate(dataset, limit=limit, skip=skip, coder=coder,

@@ -58,6 +58,26 @@ def test_eval_cli_json_shape() -> None:
     assert doc["diagnoses"]["f1"] > 0 and set(doc["diagnoses"]) >= {"precision", "recall", "f1", "map", "f1_category"}
 
 
+def test_eval_scope_codiesp_codes_the_record_unless_told(tmp_path: Path) -> None:
+    """CodiEsp's annotators coded every procedure a case report tells, past ones too: its eval reads the
+    record scope; --scope encounter measures the hospital coder's convention instead."""
+    texts = tmp_path / "text_files_en"
+    texts.mkdir()
+    (texts / "DOC-1.txt").write_text("She had undergone an open appendectomy.\n", "utf-8")
+    (tmp_path / "devD.tsv").write_text("", "utf-8")
+    (tmp_path / "devP.tsv").write_text("DOC-1\t0dtj0zz\n", "utf-8")
+    (tmp_path / "devX.tsv").write_text("", "utf-8")
+
+    def procedures_f1(*extra: str) -> float:
+        res = CliRunner().invoke(app, ["eval", "codiesp", str(tmp_path), "--json", *extra])
+        assert res.exit_code == 0, res.output
+        return json.loads(res.stdout.strip().splitlines()[-1])["procedures"]["f1"]
+
+    assert procedures_f1() == 1.0
+    assert procedures_f1("--scope", "encounter") == 0.0, "a past procedure is not this stay's"
+    assert CliRunner().invoke(app, ["eval", "codiesp", str(tmp_path), "--scope", "visit"]).exit_code != 0
+
+
 def test_eval_report_written(tmp_path: Path) -> None:
     res = CliRunner().invoke(app, ["eval", "codiesp", str(FIX / "codiesp_mini"), "--report", str(tmp_path)])
     assert res.exit_code == 0, res.output

@@ -1537,3 +1537,14 @@ def test_an_echocardiogram_is_no_abdominal_ultrasound() -> None:
     note = "Echocardiogram showed an ejection fraction of 35%."
     assert "BW40ZZZ" not in code(note).procedures()
     assert code(note, train_statistics=False).procedures() == ["B246ZZZ"]
+
+
+@pytest.mark.parametrize(("note", "expected"), [
+    ("ORIF of a right distal radius fracture.", "0PSH04Z"),  # Reposition with an internal fixation device, open
+    ("Open reduction and internal fixation of the left upper femur fracture.", "0QS704Z"),
+    ("Closed reduction of the right radius fracture was performed.", "0PSHXZZ"),  # no incision: External
+])
+def test_a_fracture_reduction_is_a_reposition_of_the_bone(note: str, expected: str) -> None:
+    """'Reduction, Fracture -> see Reposition' reaches the bones the Reposition entry files two levels deep
+    ('Femur, Upper, Left'), as a biopsy's pointer reaches Excision's."""
+    assert expected in code(note).procedures()

@@ -579,7 +579,7 @@ def _see_terms(cs: CodeSystem, source: str, alternatives: list[tuple[str, ...]],
     # a root operation as the target ("Biopsy -> see Excision with qualifier Diagnostic"): its subterms are
     # the body parts, all of them apply; a biopsy samples any of them, also those filed under a class
     # ("Gland, Parotid, Left"), while "Reconstruction -> see Repair" is read at its direct body parts only
-    if diagnostic and PCS_POINTER.match(entry.path[0]):
+    if (diagnostic or entry.path[0].lower() in DEEP_GRAFTED) and PCS_POINTER.match(entry.path[0]):
         grafts = _coded_subtree(cs, source, target, entry.path)
     elif len(entry.subterm_codes) <= MAX_GRAFTED or PCS_POINTER.match(entry.path[0]):
         grafts = [([title], code) for title, code in entry.subterm_codes.items()]
@@ -595,6 +595,9 @@ def _see_terms(cs: CodeSystem, source: str, alternatives: list[tuple[str, ...]],
     return out
 
 
+# Root operations whose body parts a pointer to them reaches at every depth, as a biopsy's do: a fracture's
+# reduction ("Reduction, Fracture -> see Reposition") repositions a bone filed as "Femur, Upper, Left"
+DEEP_GRAFTED = {"reposition"}
 PCS_GRAFT_DEPTH = 3  # Excision > Gland > Parotid > Left: the deepest body-part subterms of a root operation
 
 

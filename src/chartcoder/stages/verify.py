@@ -372,6 +372,9 @@ def complete_pcs(cs: CodeSystem, prefix: str, stems: set[str], notes: list[str],
     # ("right inguinal orchiectomy", "orchiectomy via inguinal approach")
     if prefix[0] == "0" and (stems & OPEN_INCISIONS or prefix[:2] == "0V" and "inguin" in stems):
         tied = [(conflict, code) for conflict, code in tied if code[4] == "0"] or tied
+    # a closed reduction puts the bone back without an incision: Reposition, External
+    if prefix[0] == "0" and prefix[2:3] == "S" and "close" in stems and not stems & {"open", "percutan"}:
+        tied = [(conflict, code) for conflict, code in tied if code[4] == "X"] or tied
     both = [(conflict, code) for conflict, code in tied if "bilater" in words_of[code]]
     if prefix[0] in "BC" and both and not stems & SIDES:
         tied = both  # imaging of a paired organ that names no side ("mammography") images both

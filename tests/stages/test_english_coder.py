@@ -1413,7 +1413,8 @@ def test_book_only_reads_without_the_train_statistics(tmp_path: Path) -> None:
     ("Past surgical history: laparoscopic cholecystectomy.", "Z90.49", "0FT44ZZ"),
     ("She had undergone an open cholecystectomy.", "Z90.49", "0FT40ZZ"),
     ("Patient is s/p appendectomy.", None, "0DTJ0ZZ"),
-    ("She underwent a right total knee arthroplasty five years ago.", None, "0SRC0JZ"),
+    ("She underwent a right total knee arthroplasty five years ago.", "Z96.651", "0SRC0JZ"),  # Presence, knee-joint implant
+    ("Past surgical history: left total hip arthroplasty.", "Z96.642", "0SRB0JZ"),
 ])
 def test_a_past_procedure_gives_its_status_not_a_procedure_code(note: str, status: str | None, operation: str) -> None:
     """A hospital coder codes the stay: a procedure told as past was not done in it. The index's "Status

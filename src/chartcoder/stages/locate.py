@@ -302,9 +302,27 @@ def status_candidates(state: CaseState, mention: Mention, diagnoses: CodeSystem)
     if state.case.scope != "encounter" or not mention.assertion.historical or mention.assertion.blocking(state.case.setting):
         return []
     said = {st for i in _mention_tokens(state, mention) for st in state.scratch["tokens"][i].stems}
+    found = [(code, path) for stems, code, path in _status_entries(diagnoses) if stems <= said]
+    if not found and said & JOINT_REPLACEMENT:  # "status post right total hip arthroplasty": an artificial joint
+        near = operation_stems(state, [mention.span])
+        joints = [(code, path) for stems, code, path in _joint_implants(diagnoses) if stems <= near]
+        found = joints if len(joints) == 1 else []
     return [Candidate(code=code, system=diagnoses.id, type="diagnosis", mention_id=mention.id,
-                      evidence=[mention.span], path=[path], source="index", score=0.8)
-            for stems, code, path in _status_entries(diagnoses) if stems <= said]
+                      evidence=[mention.span], path=[path], source="index", score=0.8) for code, path in found]
+
+
+JOINT_REPLACEMENT = frozenset(phrase_stems("arthroplasty replacement prosthesis"))
+
+
+@cache
+def _joint_implants(diagnoses: CodeSystem) -> tuple[tuple[frozenset[str], str, str], ...]:
+    """The index's "Presence (of) ...-joint implant" subterms (the joint's words, code, path): what a joint
+    replaced before this stay leaves, Z96.64- for a hip."""
+    generic = frozenset(phrase_stems("joint implant"))
+    return tuple((frozenset(phrase_stems(sub)) - generic, strip_code(code),
+                  f"index: {', '.join(e.path)}, {sub} (a past joint replacement)")
+                 for e in diagnoses.index_lookup("Presence") for sub, code in e.subterm_codes.items()
+                 if code and sub.endswith("-joint implant"))
 
 
 MALIGNANT_STEMS = frozenset({"malign", "neoplasm"})

@@ -965,38 +965,43 @@ BODY_PART_SIDES = frozenset({"left", "right", "bilater"})
 
 
 @cache
-def body_part_key(cs: CodeSystem) -> tuple[tuple[frozenset[str], frozenset[str]], ...]:
-    """The ICD-10-PCS Body Part Key (the definitions' 'includes' of each medical-surgical body part value):
-    (words of an anatomical term, words of the body part it is coded to, its side left to the text):
-    a 'femoral head' is Upper Femur, a 'patellofemoral joint' Knee Joint, Femoral Surface. A term the key
-    files under two body parts (an interphalangeal joint of a toe or a finger) tells none."""
-    found: dict[frozenset[str], set[frozenset[str]]] = defaultdict(set)
+def _body_part_key_entries(cs: CodeSystem) -> tuple[tuple[frozenset[str], tuple[str, ...], str], ...]:
+    """Every anatomical term of the ICD-10-PCS Body Part Key (the definitions' 'includes' of each
+    medical-surgical body part value) whose words all read: (words of the body part it is coded to, its side
+    left to the text; the term's stems; the term as written). 'Bundle of His' loses 'his', a stop word, and is
+    no 'bundle'."""
+    out = []
     for term, includes in cs.conn.execute(
             "SELECT term, includes FROM definitions WHERE section = '0' AND axis_title = 'Body Part' "
             "AND includes IS NOT NULL"):
         part = frozenset(phrase_stems(term)) - BODY_PART_SIDES
         for phrase in includes.split("; "):
-            words = frozenset(phrase_stems(phrase))
+            words = phrase_stems(phrase)
             said = set(re.findall(r"[a-z]+", re.sub(r"\([^)]*\)", " ", phrase.lower()))) - {"of", "the", "and"}
-            if words and part and len(words) >= len(said):  # a stop word lost: 'Bundle of His' is no 'bundle'
-                found[words].add(part)
-    return tuple((words, next(iter(parts))) for words, parts in found.items() if len(parts) == 1)
+            if words and part and len(words) >= len(said):
+                out.append((part, words, phrase))
+    return tuple(out)
 
 
 @cache
-def _body_part_key_phrases(cs: CodeSystem) -> tuple[tuple[frozenset[str], tuple[str, ...], str], ...]:
-    """(body part words, anatomical term's stems, the term) from the Body Part Key, for the index terms."""
-    rows = cs.conn.execute("SELECT term, includes FROM definitions WHERE section = '0' AND axis_title = 'Body Part' "
-                           "AND includes IS NOT NULL").fetchall()
+def body_part_key(cs: CodeSystem) -> tuple[tuple[frozenset[str], frozenset[str]], ...]:
+    """The Body Part Key as (words of an anatomical term, words of the body part it is coded to): a 'femoral
+    head' is Upper Femur, a 'patellofemoral joint' Knee Joint, Femoral Surface. A term the key files under two
+    body parts (an interphalangeal joint of a toe or a finger) tells none."""
+    found: dict[frozenset[str], set[frozenset[str]]] = defaultdict(set)
+    for part, words, _ in _body_part_key_entries(cs):
+        found[frozenset(words)].add(part)
+    return tuple((words, next(iter(parts))) for words, parts in found.items() if len(parts) == 1)
+
+
+def _body_part_key_phrases(cs: CodeSystem) -> dict[frozenset[str], list[tuple[tuple[str, ...], str]]]:
+    """Body part words -> (anatomical term's stems, the term as written), for the terms that tell one body part."""
     unique = {words for words, _ in body_part_key(cs)}
-    out = {}
-    for term, includes in rows:
-        part = frozenset(phrase_stems(term)) - BODY_PART_SIDES
-        for phrase in includes.split("; "):
-            words = phrase_stems(phrase)
-            if words and frozenset(words) in unique:
-                out[(part, words)] = phrase
-    return tuple((part, words, phrase) for (part, words), phrase in out.items())
+    by_part: dict[frozenset[str], dict[tuple[str, ...], str]] = defaultdict(dict)
+    for part, words, phrase in _body_part_key_entries(cs):
+        if frozenset(words) in unique:
+            by_part[part][words] = phrase
+    return {part: list(phrases.items()) for part, phrases in by_part.items()}
 
 
 def _body_part_key_terms(cs: CodeSystem, terms: list[Term]) -> list[Term]:
@@ -1006,9 +1011,7 @@ def _body_part_key_terms(cs: CodeSystem, terms: list[Term]) -> list[Term]:
     key's body part ("Bladder Neck" is no "Neck")."""
     operations = frozenset(stem(r[0].lower()) for r in cs.conn.execute(
         "SELECT term FROM definitions WHERE section = '0' AND axis_title = 'Operation'"))
-    by_part: dict[frozenset[str], list[tuple[tuple[str, ...], str]]] = defaultdict(list)
-    for part, words, phrase in _body_part_key_phrases(cs):
-        by_part[part].append((words, phrase))
+    by_part = _body_part_key_phrases(cs)
     out = []
     for t in terms:
         if t.source != "index" or "(" in t.path:
@@ -1018,8 +1021,8 @@ def _body_part_key_terms(cs: CodeSystem, terms: list[Term]) -> list[Term]:
         part = frozenset(phrase_stems(target)) - main - operations - BODY_PART_SIDES
         for words, phrase in by_part.get(part, ()):
             stems = tuple(dict.fromkeys([s for s in t.stems if s not in part] + list(words)))
-            # said as one phrase ("excision of the right femoral head"): an anatomical word anywhere in the
-            # sentence beside an operation word read 'Bundle of His' from a 'his' (train CV px -0.0021)
+            # said as one phrase ("excision of the right femoral head"): read anywhere in the sentence beside an
+            # operation word, anatomical words made readings of translated sentences (train CV px -0.0021)
             out.append(Term(stems, t.code, t.source, f"{t.path} (Body Part Key: {phrase})", phrase=True))
     return out
 

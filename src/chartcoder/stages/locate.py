@@ -295,11 +295,17 @@ def _mention_tokens(state: CaseState, mention: Mention) -> list[int]:
     return [i for i in range(first, last) if mention.span.start <= tokens[i].start and tokens[i].end <= mention.span.end]
 
 
+def _told_as_past(state: CaseState, mention: Mention) -> bool:
+    """An affirmed mention ConText reads as past, in the encounter scope (where the past is not this stay)."""
+    return state.case.scope == "encounter" and mention.assertion.historical \
+        and not mention.assertion.blocking(state.case.setting)
+
+
 def status_candidates(state: CaseState, mention: Mention, diagnoses: CodeSystem) -> list[Candidate]:
     """In the encounter scope a procedure told as past was not done in this stay; the index's "Status (post)"
     entry that names it gives the code a hospital coder reports instead ("status post CABG" is Z95.1,
     "history of cholecystectomy" Z90.49). None for an operation the index keeps no status of."""
-    if state.case.scope != "encounter" or not mention.assertion.historical or mention.assertion.blocking(state.case.setting):
+    if not _told_as_past(state, mention):
         return []
     said = {st for i in _mention_tokens(state, mention) for st in state.scratch["tokens"][i].stems}
     found = [(code, path) for stems, code, path in _status_entries(diagnoses) if stems <= said]
@@ -365,24 +371,23 @@ def personal_history_candidates(state: CaseState, mention: Mention, found: list[
     and "old MI" I25.2, not I63.9 and I21.9. The condition's own codes are set aside. A condition the
     index keeps no history of (hypertension, diabetes) is chronic and stays; so does one the sentence says is
     still there or treated."""
-    if state.case.scope != "encounter" or not mention.assertion.historical or mention.assertion.blocking(state.case.setting):
+    if not _told_as_past(state, mention):
         return []
     a, b = sentence_span(state, mention.sentence)
     if STILL_PRESENT.search(state.text, a, b):
         return []
     tokens = state.scratch["tokens"]
-    inside = _mention_tokens(state, mention)
-    said = {st for i in inside for st in tokens[i].stems}
-    if "__malignant__" in said:  # the Neoplasm Table's behaviour word is the index's "malignant neoplasm"
-        said |= MALIGNANT_STEMS
+    # the Neoplasm Table's behaviour word ('cancer') is the index's "malignant neoplasm"
+    meant = {i: set(tokens[i].stems) | (MALIGNANT_STEMS if "__malignant__" in tokens[i].stems else set())
+             for i in _mention_tokens(state, mention)}
+    said = set().union(*meant.values())
     first, last = state.scratch["sentence_tokens"][mention.sentence]
     fits = [(stems, code, path) for stems, absent, code, path in _personal_history_entries(diagnoses)
             if stems <= said and not _said_present(state.text, tokens[first:last], absent)]
     if not fits:
         return []
     stems, code, path = max(fits, key=lambda f: len(f[0]))
-    words = tuple(i for i in inside if stems & set(tokens[i].stems)
-                  or ("__malignant__" in tokens[i].stems and stems & MALIGNANT_STEMS))
+    words = tuple(i for i, own in meant.items() if stems & own)
     at = {(tokens[i].start, tokens[i].end) for i in words}
     for c in found:
         if not c.rejected and any(e.start <= s and t <= e.end for e in c.evidence for s, t in at):

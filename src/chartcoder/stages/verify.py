@@ -27,11 +27,11 @@ from chartcoder.rules import load_rules
 from chartcoder.stages.analyze import near_stems, near_tokens, operation_stems, operation_tokens, sentence_span
 from chartcoder.stages.en_text import Token, abbreviation_words, absent_words, expansion, note_tokens, phrase_stems, stem
 from chartcoder.stages.learned import train_precision, usually_wrong
-from chartcoder.stages.lexicon import body_part_key_words, body_part_words, table_row_words, table_rows
+from chartcoder.stages.lexicon import BODY_PART_SIDES, body_part_key_words, body_part_words, table_row_words, table_rows
 from chartcoder.types import Candidate, Span
 
 SEVENTH_WORDS = (("sequela", "S"), ("subsequent", "D"))
-SIDES = {"left", "right", "bilater"}  # stems of the laterality words in row titles
+SIDES = set(BODY_PART_SIDES)  # stems of the laterality words in row titles
 # Incisions that open a body cavity: an operation done through one has the Open approach (5th character 0).
 OPEN_INCISIONS = {"laparotomi", "thoracotomi", "sternotomi", "craniotomi", "lumbotomi"}
 _SIDE_WORD = re.compile(r"\b(right|left)\b", re.I)

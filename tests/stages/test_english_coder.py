@@ -979,6 +979,7 @@ def test_an_index_code_with_placeholders_completes_from_its_category(without_lea
 def test_a_duration_is_no_three_day_fever() -> None:
     assert code("She presented with fever for three days.").diagnoses() == ["R50.9"]
     assert code("Fever of 2 days of evolution.").diagnoses() == ["R50.9"]
+    assert code("She reported three days of fever.").diagnoses() == ["R50.9"], "a stop word between: a duration"
     assert code("She had a three-day fever.").diagnoses() == ["A93.1"], "the disease's name still reads"
 
 
@@ -1509,6 +1510,8 @@ def test_an_unspecified_code_yields_to_the_same_condition_restated_specifically(
 
 def test_a_picc_is_an_infusion_device_in_the_superior_vena_cava() -> None:
     assert code("A PICC line was placed for antibiotics.").procedures() == ["02HV33Z"]
+    # the vein it enters by is not where its tip lies (not 05HB03Z, Insertion into the basilic vein)
+    assert code("A PICC line was placed in the right basilic vein.").procedures() == ["02HV33Z"]
 
 
 @pytest.mark.parametrize(("note", "expected"), [
@@ -1549,3 +1552,36 @@ def test_a_fracture_reduction_is_a_reposition_of_the_bone(note: str, expected: s
     """'Reduction, Fracture -> see Reposition' reaches the bones the Reposition entry files two levels deep
     ('Femur, Upper, Left'), as a biopsy's pointer reaches Excision's."""
     assert expected in code(note).procedures()
+
+
+@pytest.mark.parametrize(("note", "disease", "integral", "kept"), [
+    ("Community-acquired pneumonia. Three days of fever, productive cough and shortness of breath; also dysuria.",
+     "J18.9", {"R50.9", "R05.9", "R06.02"}, "R30.0"),
+    ("NSTEMI. He presented with chest pain and nausea.", "I21.4", {"R07.9"}, "R11.0"),
+    ("Acute appendicitis. Abdominal pain and vomiting since yesterday; a headache.", "K35.80", {"R10.9", "R11.10"},
+     "R51.9"),
+])
+def test_a_symptom_integral_to_a_coded_disease_is_not_coded(note: str, disease: str, integral: set[str],
+                                                             kept: str) -> None:
+    stay = code(note)
+    assert disease in stay.diagnoses() and kept in stay.diagnoses()
+    assert not integral & set(stay.diagnoses())
+    reasons = {r.code: r.reason for r in stay.rejected}
+    assert all("integral to" in reasons[c] and "I.B.5" in reasons[c] for c in integral)
+    assert integral <= set(code(note, scope="record").diagnoses())  # a case-report index keeps every symptom
+
+
+def test_a_symptom_of_a_negated_disease_is_coded() -> None:
+    assert "R50.9" in code("Fever and cough. No pneumonia on the chest X-ray.").diagnoses()
+
+
+
+@pytest.mark.parametrize(("note", "expected", "opposite"), [
+    ("He had an NSTEMI.", "I21.4", "I21.3"),
+    ("Diagnosed with NHL.", "C85.90", "C81.90"),
+])
+def test_an_abbreviation_of_a_non_name_reads_that_entry_not_its_opposite(note: str, expected: str,
+                                                                         opposite: str) -> None:
+    """'non-ST' is one word in the index, as in a note: the expansion's 'non' and 'ST' apart read STEMI."""
+    coded = code(note).diagnoses()
+    assert expected in coded and opposite not in coded

@@ -110,13 +110,20 @@ def stopwords() -> frozenset[str]:
     return frozenset(load_rules("en", "stopwords")["words"])
 
 
+def _joined_prefix(word: str) -> str:
+    """A prefixed word as the index reads it ("non-ST" is nonst: 'non' and 'ST' apart read the STEMI entry);
+    a compound of two words stays whole ("anti-inflammatories" names no inflammation)."""
+    parts = word_parts(word)
+    return parts[0] if len(parts) == 1 else word
+
+
 @lru_cache(maxsize=1)
 def _expansions() -> dict[str, tuple[str, ...]]:
     out: dict[str, tuple[str, ...]] = {}
     for name in ("abbreviations", "synonyms"):
         for word, expansion in load_rules("en", name).items():
             if " " not in word:  # a key of several words is a phrase synonym (_phrase_synonyms)
-                out[word] = tuple(w for w in expansion.lower().split() if w)
+                out[word] = tuple(_joined_prefix(w) for w in expansion.lower().split() if w)
     return out
 
 

@@ -72,6 +72,7 @@ class Term:
     source: str
     path: str
     phrase: bool = False  # its words must stand together, as written ("rectal examination")
+    joined: bool = False  # ... with no word between, not even a stop word ("three-day fever", not "three days of fever")
 
     @property
     def key(self) -> str:
@@ -146,6 +147,12 @@ def _digits_attached(term: Term, pos: list[int], tokens: list[Token]) -> bool:
                 and not any(not s.isdigit() for s in tokens[p].stems if s in term.stems):
             return False
     return True
+
+
+def _joined(pos: list[int], tokens: list[Token]) -> bool:
+    """The tokens stand one after the other in the text, a space or a hyphen apart."""
+    chosen = sorted(set(pos))
+    return all(tokens[b].start - tokens[a].end <= 1 for a, b in zip(chosen, chosen[1:], strict=False))
 
 
 @dataclass
@@ -257,6 +264,8 @@ class Lexicon:
                         span = max(pos) - min(pos) + 1
                         if term.phrase and span != len(term.stems) \
                                 and not (span == 1 and tokens[a].word in abbreviation_words()):  # "TPN" says it all
+                            continue
+                        if term.joined and not _joined(pos, tokens):
                             continue
                         if term.digits and not _digits_attached(term, pos, tokens):
                             continue
@@ -461,6 +470,11 @@ def _root_title(by_id: dict[int, tuple], node_id: int) -> str:
     return by_id[node_id][2]
 
 
+# a disease named by its duration ("Three-day fever", "Fever, five day") is said as its name: "three days of
+# fever" is a duration, not sandfly fever
+DURATION_IN_A_NAME = re.compile(r"\b(?:one|two|three|four|five|six|seven|eight|nine|ten)[- ]day\b", re.I)
+
+
 def _index_terms(cs: CodeSystem, source: str, pointers: re.Pattern[str] | None = None,
                  nonessential: bool = False) -> list[Term]:
     full = cs.conn.execute("SELECT id, parent_id, title, code, see, see_also, nemod FROM index_terms WHERE source = ?",
@@ -521,9 +535,10 @@ def _index_terms(cs: CodeSystem, source: str, pointers: re.Pattern[str] | None =
             continue
         code = code.strip().rstrip("-").rstrip(".")
         p = path(node_id)
+        named_duration = bool(DURATION_IN_A_NAME.search(p))
         for stems in alternatives:
             if stems:
-                out.append(Term(stems, code, source, p))
+                out.append(Term(stems, code, source, p, joined=named_duration))
                 out += [Term(tuple(dict.fromkeys(stems + extra)), code, source, p)
                         for extra in _nonessential_forms(nemods.get(node_id))]
     for node_id, _, _, code, see, see_also, _ in full:
@@ -771,7 +786,7 @@ def _class_word_unsaid(terms: list[Term]) -> list[Term]:
         if key in found and (found[key] is None or found[key].code != t.code):
             found[key] = None  # two organs of two classes read alike: neither
             continue
-        found[key] = Term(stems, t.code, t.source, t.path + CLASS_UNSAID, t.phrase)
+        found[key] = Term(stems, t.code, t.source, t.path + CLASS_UNSAID, t.phrase, t.joined)
     return [t for t in found.values() if t is not None]
 
 

@@ -80,6 +80,10 @@ def best_readings(matches: list[tuple[Match, object]], sentence_stems: frozenset
                     kept[i] = (m, term)
                 dominated = True
                 break
+            if pos < kpos and _supersedes(term, kterm):
+                kept[i] = (m, term)
+                dominated = True
+                break
             if pos <= kpos and (pos < kpos or len(term.stems) < len(kterm.stems)
                                 or set(term.stems) <= set(kterm.stems)):
                 dominated = True
@@ -87,6 +91,20 @@ def best_readings(matches: list[tuple[Match, object]], sentence_stems: frozenset
         if not dominated:
             kept.append((m, term))
     return kept
+
+
+@cache
+def _superseded_entries() -> dict[str, tuple[str, ...]]:
+    """Per procedure_terms.json phrase (as its path reads), the index entries it wins over."""
+    return {f"{t['phrase']} (procedure_terms.json)": tuple(t["over"])
+            for t in load_rules("en", "procedure_terms")["terms"] if t.get("over")}
+
+
+def _supersedes(term: object, longer: object) -> bool:
+    """A coder's procedure name wins over the longer index reading its rule names: 'PICC ... in the right
+    basilic vein' is a PICC, tip in the superior vena cava, not an insertion into the basilic vein."""
+    over = _superseded_entries().get(term.path)
+    return bool(over) and longer.path.startswith(over)
 
 
 def _refines(code: str, other: str) -> bool:

@@ -17,6 +17,7 @@ import re
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import cache, lru_cache, partial
 from typing import ClassVar
 
@@ -521,6 +522,28 @@ def family_history_code(code: str) -> str | None:
     return None
 
 
+@dataclass(frozen=True)
+class IntegralSymptoms:
+    """A disease and the codes of the symptoms routinely associated with it (guideline I.B.5)."""
+
+    disease: str
+    symptom_codes: tuple[str, ...]
+
+
+@cache
+def _integral_symptom_table() -> tuple[tuple[tuple[str, ...], IntegralSymptoms], ...]:
+    data = load_rules("en", "integral_symptoms")
+    return tuple((tuple(r["codes"]), IntegralSymptoms(r["disease"], tuple(c for name in r["integral"]
+                                                                          for c in data["symptoms"][name])))
+                 for r in data["rules"])
+
+
+@lru_cache(maxsize=4096)
+def integral_symptom_rules(code: str) -> tuple[IntegralSymptoms, ...]:
+    """The integral-symptom rules whose disease codes cover this code."""
+    return tuple(rule for prefixes, rule in _integral_symptom_table() if code.startswith(prefixes))
+
+
 EXTERNAL_CAUSE_REACH = 2  # sentences between an external cause and the injury it explains
 
 
@@ -610,6 +633,8 @@ class Verify:
         self._lymph_node_region(state, live, self.systems["diagnosis"], sentence_of)
         self._bilateral_row(live)
         self._bilateral_code(live, self.systems["diagnosis"])
+        if state.case.scope == "encounter":
+            self._integral_symptoms(state, live)
         if state.agents.uses_model:
             self._review(state, [c for c in live if not c.rejected and c.type == "diagnosis"], self.systems["diagnosis"])
         # a 'code first' code goes before the code that asks for it: same evidence, so listed first
@@ -934,6 +959,22 @@ class Verify:
             if not c.rejected and c.type == "diagnosis" and c.code[0] in "VWXY" and \
                     not any(abs(sentence_of[c.mention_id] - s) <= EXTERNAL_CAUSE_REACH for s in injuries):
                 c.rejected = "an external cause without an injury or poisoning it explains"
+
+    @staticmethod
+    def _integral_symptoms(state: CaseState, cands: list[Candidate]) -> None:
+        """A sign or symptom routinely associated with a disease the encounter codes is not coded beside it
+        (guideline I.B.5): fever and cough beside pneumonia, chest pain beside an NSTEMI. The associations
+        are rules (integral_symptoms.json); the record scope keeps every symptom, as a case-report index does."""
+        affirmed = {m.id for m in state.mentions if not m.assertion.blocking(state.case.setting, m.type, state.case.scope)}
+        diseases = [c for c in cands if not c.rejected and c.type == "diagnosis" and c.mention_id in affirmed]
+        for c in cands:
+            if c.rejected or c.type != "diagnosis":
+                continue
+            for disease, rule in ((d, r) for d in diseases if d is not c for r in integral_symptom_rules(d.code)):
+                if c.code.startswith(rule.symptom_codes):
+                    c.rejected = f"a symptom integral to {rule.disease}, coded as {disease.code} (guideline I.B.5; " \
+                                 "scope: encounter)"
+                    break
 
     @staticmethod
     def _uncomplicated_use(cands: list[Candidate]) -> None:

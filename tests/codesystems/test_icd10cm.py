@@ -93,6 +93,14 @@ def test_index_errata_restore_a_title_the_xml_lost(icd10cm) -> None:
     assert all(e.code != "F45.29" for e in icd10cm.index_lookup("Cancer"))
 
 
+def test_a_note_the_xml_writes_as_a_term_is_no_term(icd10cm) -> None:
+    # "Failure, heart" holds a <term> titled "Note: heart failure stages A, B, C, and D ..." that the CMS file
+    # nests stage A-D, systolic, thyrotoxic and valvular under: they are subterms of "heart"
+    assert icd10cm.index_lookup("Failure, heart, systolic")[0].code == "I50.20"
+    assert icd10cm.index_lookup("Failure, heart, stage D")[0].code == "I50.84"
+    assert not icd10cm.conn.execute("SELECT 1 FROM index_terms WHERE title LIKE 'Note:%'").fetchall()
+
+
 def test_parenthesized_groups_keep_their_nesting() -> None:
     from chartcoder.codesystems.icd10cm import _parenthesized
 

@@ -1585,3 +1585,46 @@ def test_an_abbreviation_of_a_non_name_reads_that_entry_not_its_opposite(note: s
     """'non-ST' is one word in the index, as in a note: the expansion's 'non' and 'ST' apart read STEMI."""
     coded = code(note).diagnoses()
     assert expected in coded and opposite not in coded
+
+
+def test_a_use_additional_range_adds_the_code_the_sentence_says() -> None:
+    """E11.22's note asks for the CKD stage (N18.1-N18.6); the combination's reading hid it. With the stage
+    coded, hypertension is hypertensive CKD (I12.9, guideline I.C.9.a.2)."""
+    coded = code("Type 2 diabetes mellitus with diabetic chronic kidney disease, stage 3a. Hypertension.").diagnoses()
+    assert {"E11.22", "N18.31", "I12.9"} <= set(coded) and "I10" not in coded
+    # a number said elsewhere in the sentence ('type 2') is no stage
+    assert "N18.2" not in code("Type 2 diabetes with diabetic chronic kidney disease.").diagnoses()
+
+
+def test_a_nonessential_modifier_of_an_entry_holds_for_its_subterms() -> None:
+    """'systolic (congestive)' holds for 'acute on chronic' below it: the whole phrase is I50.23, not the
+    'congestive heart failure' within it (I50.9)."""
+    coded = code("Acute on chronic systolic congestive heart failure.").diagnoses()
+    assert coded == ["I50.23"]
+
+
+def test_an_inspection_to_achieve_a_procedure_is_not_coded_separately() -> None:
+    coded = code("Procedures: Esophagogastroduodenoscopy with biopsy of the duodenum. Colonoscopy.").procedures()
+    assert "0DB98ZX" in coded and "0DJ08ZZ" not in coded  # guideline B3.11a
+    assert "0DJD8ZZ" in coded  # the EGD's biopsy is not the colonoscopy's goal
+
+
+def test_bleeding_is_integral_to_an_ulcer_coded_with_hemorrhage() -> None:
+    coded = code("Bleeding duodenal ulcer. He presented with melena and hematemesis.").diagnoses()
+    assert "K26.4" in coded and not {"K92.0", "K92.1", "K92.2"} & set(coded)
+
+
+@pytest.mark.parametrize(("note", "expected"), [
+    ("Alzheimer dementia.", ["G30.9", "F02.80"]),  # G30's note: use additional code for the dementia
+    ("Alzheimer's disease with moderate dementia.", ["G30.9", "F02.B0"]),  # one of the note's alternatives
+])
+def test_alzheimer_dementia_is_the_disease_and_its_dementia(note: str, expected: list[str]) -> None:
+    assert code(note).diagnoses() == expected
+
+
+@pytest.mark.parametrize(("note", "expected"), [
+    ("Left hip hemiarthroplasty.", "0SRS0JZ"),
+    ("Hemiarthroplasty of the right hip with a cemented bipolar prosthesis.", "0SRR0J9"),
+])
+def test_a_hip_hemiarthroplasty_replaces_the_femoral_surface(note: str, expected: str) -> None:
+    assert expected in code(note).procedures()

@@ -177,6 +177,13 @@ INDEX_ERRATA = {"Cancer(o)": "Cancerophobia", "lobe(right)": "lobe syndrome"}
 INDEX_PATH_ERRATA = {("Tumor", "testicular"): "stromal testicular"}
 
 
+def _is_note(el: etree._Element) -> bool:
+    """A subterm whose title is a note ("Note: heart failure stages A, B, C, and D are based on ..."): the CMS
+    XML writes it as a term and nests the subterms that follow it (stage A-D, systolic, thyrotoxic) under it,
+    so that 'systolic heart failure' had no path under "Failure, heart"."""
+    return (el.findtext("title") or "").lstrip().startswith("Note:")
+
+
 def _split_title(el: etree._Element) -> tuple[str, str | None]:
     """Title text and its nonessential modifiers ("(acute) (chronic)")."""
     t = el.find("title")
@@ -202,7 +209,7 @@ def _build_index(w: StoreWriter, source: str, path: Path) -> int:
     heads = {h.get("col"): _text(h) for h in root.iter("head")}
     n = 0
 
-    def walk(el: etree._Element, parent_id: int | None, level: int, trail: list[str]) -> None:
+    def walk(el: etree._Element, parent_id: int | None, level: int, trail: list[str]) -> tuple[int, list[str]]:
         nonlocal n
         title, nemod = _split_title(el)
         title = INDEX_PATH_ERRATA.get((trail[0], title), title) if len(trail) == 1 else title
@@ -217,8 +224,17 @@ def _build_index(w: StoreWriter, source: str, path: Path) -> int:
         path_text = trail + [title]
         if code:
             w.search_text(code.strip(), f"index:{source}", ", ".join(path_text))
+        walk_subterms(el, node, level, path_text)
+        return node, path_text
+
+    def walk_subterms(el: etree._Element, node: int, level: int, path_text: list[str]) -> None:
+        previous: tuple[int, list[str]] | None = None
         for t in el.findall("term"):
-            walk(t, node, level + 1, path_text)
+            if _is_note(t):  # a note, not a term: what the CMS XML nests under it belongs to the term before it
+                if previous is not None:
+                    walk_subterms(t, previous[0], level + 1, previous[1])
+                continue
+            previous = walk(t, node, level + 1, path_text)
 
     for mt in root.iter("mainTerm"):
         walk(mt, None, 0, [])

@@ -544,6 +544,46 @@ def integral_symptom_rules(code: str) -> tuple[IntegralSymptoms, ...]:
     return tuple(rule for prefixes, rule in _integral_symptom_table() if code.startswith(prefixes))
 
 
+CODE_RANGE = re.compile(r"\b([A-Z]\d[0-9A-Z]?(?:\.[0-9A-Z]{1,4})?)-([A-Z]\d[0-9A-Z]?(?:\.[0-9A-Z]{1,4})?)\b")
+
+
+def _within(code: str, low: str, high: str) -> bool:
+    """Whether a code falls in a Tabular range ('N18.31' in N18.1-N18.6), read at the range's precision."""
+    return low <= code[: len(low)] and code[: len(high)] <= high
+
+
+def _said_together(tokens: list[Token], words: frozenset[str]) -> tuple[Token, Token] | None:
+    """The first and last token of the shortest run of tokens that says all the words, if it is no longer than
+    the words and one more ('chronic kidney disease, stage 3a'; not '2' of 'type 2' with 'stage')."""
+    best: tuple[Token, Token] | None = None
+    for i in range(len(tokens)):
+        missing = set(words)
+        for j in range(i, min(len(tokens), i + len(words) + 1)):
+            missing -= set(tokens[j].stems)
+            if not missing:
+                if best is None or j - i < tokens.index(best[1]) - tokens.index(best[0]):
+                    best = (tokens[i], tokens[j])
+                break
+    return best
+
+
+# ICD-10-PCS body part values an inspection of an intestinal tract reaches (the Body Part Key's tracts)
+INSPECTED_TRACTS = {"0DJ0": "123456789", "0DJD": "ABCEFGHKLMNPQ"}
+MAX_RANGE_CODES = 400  # a 'use additional code' range wider than this names a chapter, not a code to look for
+
+
+@cache
+def _range_titles(cs: CodeSystem, low: str, high: str) -> tuple[tuple[str, frozenset[str]], ...]:
+    """Billable codes of a Tabular range with the stems of their titles, for those that name no more than
+    words ('unspecified' and 'other' codes are a coder's fallback, not what the text says)."""
+    rows = cs.conn.execute("SELECT code, title FROM codes WHERE billable = 1 AND code >= ? AND code <= ?",
+                           (low, high + "~")).fetchall()
+    if len(rows) > MAX_RANGE_CODES:
+        return ()
+    return tuple((code, frozenset(phrase_stems(title))) for code, title in rows
+                 if _within(code, low, high) and not re.search(r"\b(?:unspecified|other|NEC)\b", title, re.I))
+
+
 EXTERNAL_CAUSE_REACH = 2  # sentences between an external cause and the injury it explains
 
 
@@ -631,6 +671,7 @@ class Verify:
         self._former_smoker(state, live, self.systems["diagnosis"], sentence_of)
         self._uncomplicated_use(live)
         self._lymph_node_region(state, live, self.systems["diagnosis"], sentence_of)
+        self._inspection_to_an_end(live, sentence_of)
         self._bilateral_row(live)
         self._bilateral_code(live, self.systems["diagnosis"])
         if state.case.scope == "encounter":
@@ -638,9 +679,11 @@ class Verify:
         if state.agents.uses_model:
             self._review(state, [c for c in live if not c.rejected and c.type == "diagnosis"], self.systems["diagnosis"])
         # a 'code first' code goes before the code that asks for it: same evidence, so listed first
-        state.candidates = self._systemic_infection_first(live, self.systems["diagnosis"]) + verified + \
-            self._heart_failure_type(live, self.systems["diagnosis"]) + \
-            self._use_additional(state, live, self.systems["diagnosis"]) + \
+        first = self._systemic_infection_first(live, self.systems["diagnosis"])
+        heart_failure = self._heart_failure_type(live, self.systems["diagnosis"])
+        additional = self._use_additional(state, live, self.systems["diagnosis"])
+        self._combination_hypertension(live + additional, self.systems["diagnosis"])  # a CKD stage added just now
+        state.candidates = first + verified + heart_failure + additional + \
             self._bmi(state, live, self.systems["diagnosis"]) + \
             self._family_history(state, live, self.systems["diagnosis"])
         return state
@@ -961,6 +1004,25 @@ class Verify:
                 c.rejected = "an external cause without an injury or poisoning it explains"
 
     @staticmethod
+    def _inspection_to_an_end(cands: list[Candidate], sentence_of: dict[int, int]) -> None:
+        """An inspection done to achieve another procedure of the same body system by the same approach is not
+        coded separately (ICD-10-PCS guideline B3.11a): an EGD with a biopsy of the duodenum is the biopsy,
+        0DB98ZX, not also the inspection 0DJ08ZZ. The intestinal tracts say which body parts they reach (an EGD
+        does not reach the colon a colonoscopy biopsies); other inspections, the operation of their sentence."""
+        done = [c for c in cands if not c.rejected and c.type == "procedure" and c.code[:1] == "0"
+                and len(c.code) == 7 and c.code[2] != "J"]
+        for c in cands:
+            if c.rejected or c.type != "procedure" or c.code[:1] != "0" or c.code[2:3] != "J" or len(c.code) != 7:
+                continue
+            reach = INSPECTED_TRACTS.get(c.code[:4])
+            goal = next((o for o in done if o.code[:2] == c.code[:2] and o.code[4] == c.code[4]
+                         and (o.code[3] in reach if reach else sentence_of[o.mention_id] == sentence_of[c.mention_id])),
+                        None)
+            if goal is not None:
+                c.rejected = f"an inspection to achieve {goal.code} by the same approach is not coded separately " \
+                             "(guideline B3.11a)"
+
+    @staticmethod
     def _integral_symptoms(state: CaseState, cands: list[Candidate]) -> None:
         """A sign or symptom routinely associated with a disease the encounter codes is not coded beside it
         (guideline I.B.5): fever and cough beside pneumonia, chest pain beside an NSTEMI. The associations
@@ -1102,6 +1164,27 @@ class Verify:
             if not c.rejected:
                 c.notes_checked.append("Excludes1: no conflict in this record")
 
+    @staticmethod
+    def _said_in_range(state: CaseState, cand: Candidate, cs: CodeSystem, low: str, high: str,
+                       present: set[str]) -> tuple[str, Span, str] | None:
+        """The billable code within a 'use additional code' range whose title the candidate's sentence says in
+        full, the most specific: the combination's reading hid it ('diabetic chronic kidney disease, stage
+        3a' is E11.22, and N18.31 for the stage)."""
+        sentence = next(m.sentence for m in state.mentions if m.id == cand.mention_id)
+        a, b = state.scratch["sentence_tokens"][sentence]
+        tokens = state.scratch["tokens"][a:b]
+        said = {st for t in tokens for st in t.stems}
+        titles = _range_titles(cs, low, high)
+        if any(code in present for code, _ in titles):
+            return None  # the text's own reading coded it
+        fits = [(len(words), code, words, window) for code, words in titles if words <= said
+                for window in [_said_together(tokens, words)] if window]
+        if not fits:
+            return None
+        _, code, words, (first, last) = max(fits)
+        return code, Span(start=first.start, end=last.end, text=state.text[first.start : last.end]), \
+            f"tabular: {cs.title(code)}"
+
     def _use_additional(self, state: CaseState, cands: list[Candidate], cs: CodeSystem) -> list[Candidate]:
         """'Use additional code' notes: the paired codes to add because the text names them."""
         added: list[Candidate] = []
@@ -1113,13 +1196,30 @@ class Verify:
             for note in cs.notes(c.code):
                 if note.kind != "use_additional_code":
                     continue
-                if re.search(r"[A-Z]\d[0-9A-Z.]*-[A-Z]\d", note.text) or note.text.lower().startswith("code"):
-                    continue  # a range or a general instruction: flagged, not added
+                ranged = CODE_RANGE.search(note.text)
+                if ranged:  # 'code to identify stage of chronic kidney disease (N18.1-N18.6)'
+                    found = self._said_in_range(state, c, cs, ranged.group(1), ranged.group(2), present)
+                    if found is not None:
+                        code, span, path = found
+                        added.append(_instructed(cs, code, c.mention_id, [span], f"use additional code at "
+                                                 f"{note.source}: {note.text}; {path}",
+                                                 f"added by the 'use additional code' note of {note.source}", 0.6))
+                        present.add(code)
+                        c.notes_checked.append(f"use additional code: {code} added (text names it)")
+                    continue
+                if note.text.lower().startswith("code"):
+                    continue  # a general instruction: flagged, not added
                 words = re.sub(r"\([^)]*\)", " ", note.text)
+                words, _, unsaid = words.partition(" without ")  # 'dementia without behavioral disturbance'
+                if unsaid and set(phrase_stems(unsaid)) <= all_stems:
+                    continue  # the text says what the code is without
                 stems = set(phrase_stems(words)) - {"long", "term", "current", "identifi", "drug", "drugs"}
-                for ref in note.referenced_codes():
-                    if ref in present or not cs.is_valid(ref) or not stems or not stems <= all_stems:
-                        continue
+                if not stems or not stems <= all_stems or present.intersection(note.referenced_codes()):
+                    continue
+                refs = [ref for ref in note.referenced_codes() if cs.is_valid(ref)]
+                # codes listed as alternatives (by severity: F02.80, F02.A0, F02.B0, F02.C0): the one whose title
+                # the text says most of, else the first
+                for ref in sorted(refs, key=lambda r: -len(set(phrase_stems(cs.title(r) or "")) & all_stems))[:1]:
                     t = next((t for t in state.scratch["tokens"] if set(t.stems) & stems), None)
                     if t is None:
                         continue

@@ -1596,11 +1596,10 @@ def test_a_use_additional_range_adds_the_code_the_sentence_says() -> None:
     assert "N18.2" not in code("Type 2 diabetes with diabetic chronic kidney disease.").diagnoses()
 
 
-def test_a_nonessential_modifier_of_an_entry_holds_for_its_subterms() -> None:
-    """'systolic (congestive)' holds for 'acute on chronic' below it: the whole phrase is I50.23, not the
-    'congestive heart failure' within it (I50.9)."""
-    coded = code("Acute on chronic systolic congestive heart failure.").diagnoses()
-    assert coded == ["I50.23"]
+def test_systolic_heart_failure_has_its_index_path() -> None:
+    """The CMS XML nested 'systolic' under a note: the index path now reads it (I50.22, I50.23, not I50.9)."""
+    assert code("Chronic systolic heart failure.").diagnoses() == ["I50.22"]
+    assert code("Acute on chronic systolic heart failure.").diagnoses() == ["I50.23"]
 
 
 def test_an_inspection_to_achieve_a_procedure_is_not_coded_separately() -> None:

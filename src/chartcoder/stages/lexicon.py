@@ -518,16 +518,6 @@ def _index_terms(cs: CodeSystem, source: str, pointers: re.Pattern[str] | None =
         alt_cache[node_id] = result
         return result
 
-    def inherited_nonessential(node_id: int) -> list[tuple[str, ...]]:
-        """The nonessential modifiers of the entry and of the entries above it: 'systolic (congestive)' holds
-        for its 'acute on chronic' too ('acute on chronic systolic congestive heart failure' is I50.23)."""
-        forms = _nonessential_forms(nemods.get(node_id))
-        node_id = by_id[node_id][1]
-        while node_id is not None and by_id[node_id][1] is not None:  # a main term's own hold for it alone: the
-            forms += _nonessential_forms(nemods.get(node_id))  # many of "Aneurysm (anastomotic) (artery) ..."
-            node_id = by_id[node_id][1]  # would read its subterms across the sentence (train CV)
-        return list(dict.fromkeys(forms))
-
     def path(node_id: int) -> str:
         parts = []
         while node_id is not None:
@@ -550,7 +540,7 @@ def _index_terms(cs: CodeSystem, source: str, pointers: re.Pattern[str] | None =
             if stems:
                 out.append(Term(stems, code, source, p, joined=named_duration))
                 out += [Term(tuple(dict.fromkeys(stems + extra)), code, source, p)
-                        for extra in inherited_nonessential(node_id)]
+                        for extra in _nonessential_forms(nemods.get(node_id))]
     for node_id, _, _, code, see, see_also, _ in full:
         target = see or see_also
         if code or not target:

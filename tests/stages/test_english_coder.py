@@ -1600,6 +1600,7 @@ def test_systolic_heart_failure_has_its_index_path() -> None:
     """The CMS XML nested 'systolic' under a note: the index path now reads it (I50.22, I50.23, not I50.9)."""
     assert code("Chronic systolic heart failure.").diagnoses() == ["I50.22"]
     assert code("Acute on chronic systolic heart failure.").diagnoses() == ["I50.23"]
+    assert code("Acute on chronic systolic congestive heart failure.").diagnoses() == ["I50.23"]  # its '(congestive)'
 
 
 def test_an_inspection_to_achieve_a_procedure_is_not_coded_separately() -> None:

@@ -837,9 +837,14 @@ def _shared_by_every_subterm(terms: list[Term]) -> list[Term]:
     return out
 
 
+def procedure_term_path(phrase: str) -> str:
+    """The path a procedure_terms.json phrase's reading carries."""
+    return f"{phrase} (procedure_terms.json)"
+
+
 def _procedure_terms() -> list[Term]:
     """Procedure names the PCS Index lacks (rules/en/procedure_terms.json: each with its reason)."""
-    return [Term(phrase_stems(t["phrase"]), t["code"], "index", f"{t['phrase']} (procedure_terms.json)", phrase=True)
+    return [Term(phrase_stems(t["phrase"]), t["code"], "index", procedure_term_path(t["phrase"]), phrase=True)
             for t in load_rules("en", "procedure_terms")["terms"]]
 
 

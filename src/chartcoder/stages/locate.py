@@ -19,7 +19,16 @@ from chartcoder.rules import load_rules
 from chartcoder.stages.analyze import operation_stems, sentence_span
 from chartcoder.stages.en_text import Token, absent_words, phrase_stems, stem
 from chartcoder.stages.learned import hidden_precision, presumed_combination, reading_precision, train_precision, usually_wrong
-from chartcoder.stages.lexicon import BOTH_SIDES, PCS_POINTER, Match, generic_only, lexicon, strip_code, table_body_parts
+from chartcoder.stages.lexicon import (
+    BOTH_SIDES,
+    PCS_POINTER,
+    Match,
+    generic_only,
+    lexicon,
+    procedure_term_path,
+    strip_code,
+    table_body_parts,
+)
 from chartcoder.types import Candidate, Mention, Span
 
 FALLBACK_PRECISION = 0.4
@@ -96,7 +105,7 @@ def best_readings(matches: list[tuple[Match, object]], sentence_stems: frozenset
 @cache
 def _superseded_entries() -> dict[str, tuple[str, ...]]:
     """Per procedure_terms.json phrase (as its path reads), the index entries it wins over."""
-    return {f"{t['phrase']} (procedure_terms.json)": tuple(t["over"])
+    return {procedure_term_path(t["phrase"]): tuple(t["over"])
             for t in load_rules("en", "procedure_terms")["terms"] if t.get("over")}
 
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from functools import cache, lru_cache, partial
 from typing import ClassVar
 
-from chartcoder.codesystems import CodeSystem
+from chartcoder.codesystems import CodeSystem, Note
 from chartcoder.llm.agents import options_for
 from chartcoder.pipeline import CaseState
 from chartcoder.rules import load_rules
@@ -555,16 +555,16 @@ def _within(code: str, low: str, high: str) -> bool:
 def _said_together(tokens: list[Token], words: frozenset[str]) -> tuple[Token, Token] | None:
     """The first and last token of the shortest run of tokens that says all the words, if it is no longer than
     the words and one more ('chronic kidney disease, stage 3a'; not '2' of 'type 2' with 'stage')."""
-    best: tuple[Token, Token] | None = None
+    best: tuple[int, int] | None = None
     for i in range(len(tokens)):
         missing = set(words)
         for j in range(i, min(len(tokens), i + len(words) + 1)):
             missing -= set(tokens[j].stems)
             if not missing:
-                if best is None or j - i < tokens.index(best[1]) - tokens.index(best[0]):
-                    best = (tokens[i], tokens[j])
+                if best is None or j - i < best[1] - best[0]:
+                    best = (i, j)
                 break
-    return best
+    return (tokens[best[0]], tokens[best[1]]) if best else None
 
 
 # ICD-10-PCS body part values an inspection of an intestinal tract reaches (the Body Part Key's tracts)
@@ -582,6 +582,11 @@ def _range_titles(cs: CodeSystem, low: str, high: str) -> tuple[tuple[str, froze
         return ()
     return tuple((code, frozenset(phrase_stems(title))) for code, title in rows
                  if _within(code, low, high) and not re.search(r"\b(?:unspecified|other|NEC)\b", title, re.I))
+
+
+def _affirmed(state: CaseState) -> set[int]:
+    """Ids of the mentions whose context lets them be coded (not negated, a relative's, past in the encounter...)."""
+    return {m.id for m in state.mentions if not m.assertion.blocking(state.case.setting, m.type, state.case.scope)}
 
 
 EXTERNAL_CAUSE_REACH = 2  # sentences between an external cause and the injury it explains
@@ -681,7 +686,7 @@ class Verify:
         # a 'code first' code goes before the code that asks for it: same evidence, so listed first
         first = self._systemic_infection_first(live, self.systems["diagnosis"])
         heart_failure = self._heart_failure_type(live, self.systems["diagnosis"])
-        additional = self._use_additional(state, live, self.systems["diagnosis"])
+        additional = self._use_additional(state, live, self.systems["diagnosis"], sentence_of)
         self._combination_hypertension(live + additional, self.systems["diagnosis"])  # a CKD stage added just now
         state.candidates = first + verified + heart_failure + additional + \
             self._bmi(state, live, self.systems["diagnosis"]) + \
@@ -995,7 +1000,7 @@ class Verify:
         (guideline I.C.20): none when no affirmed S/T code is told within EXTERNAL_CAUSE_REACH sentences of
         it ("no injuries" is none; a "frozen section" in the pathology report explains no fracture told
         paragraphs away)."""
-        affirmed = {m.id for m in state.mentions if not m.assertion.blocking(state.case.setting, m.type, state.case.scope)}
+        affirmed = _affirmed(state)
         injuries = [sentence_of[c.mention_id] for c in cands if not c.rejected and c.type == "diagnosis"
                     and c.code[0] in "ST" and c.mention_id in affirmed]
         for c in cands:
@@ -1027,7 +1032,7 @@ class Verify:
         """A sign or symptom routinely associated with a disease the encounter codes is not coded beside it
         (guideline I.B.5): fever and cough beside pneumonia, chest pain beside an NSTEMI. The associations
         are rules (integral_symptoms.json); the record scope keeps every symptom, as a case-report index does."""
-        affirmed = {m.id for m in state.mentions if not m.assertion.blocking(state.case.setting, m.type, state.case.scope)}
+        affirmed = _affirmed(state)
         diseases = [c for c in cands if not c.rejected and c.type == "diagnosis" and c.mention_id in affirmed]
         for c in cands:
             if c.rejected or c.type != "diagnosis":
@@ -1165,12 +1170,11 @@ class Verify:
                 c.notes_checked.append("Excludes1: no conflict in this record")
 
     @staticmethod
-    def _said_in_range(state: CaseState, cand: Candidate, cs: CodeSystem, low: str, high: str,
+    def _said_in_range(state: CaseState, sentence: int, cs: CodeSystem, low: str, high: str,
                        present: set[str]) -> tuple[str, Span, str] | None:
         """The billable code within a 'use additional code' range whose title the candidate's sentence says in
         full, the most specific: the combination's reading hid it ('diabetic chronic kidney disease, stage
         3a' is E11.22, and N18.31 for the stage)."""
-        sentence = next(m.sentence for m in state.mentions if m.id == cand.mention_id)
         a, b = state.scratch["sentence_tokens"][sentence]
         tokens = state.scratch["tokens"][a:b]
         said = {st for t in tokens for st in t.stems}
@@ -1185,11 +1189,20 @@ class Verify:
         return code, Span(start=first.start, end=last.end, text=state.text[first.start : last.end]), \
             f"tabular: {cs.title(code)}"
 
-    def _use_additional(self, state: CaseState, cands: list[Candidate], cs: CodeSystem) -> list[Candidate]:
+    def _use_additional(self, state: CaseState, cands: list[Candidate], cs: CodeSystem,
+                        sentence_of: dict[int, int]) -> list[Candidate]:
         """'Use additional code' notes: the paired codes to add because the text names them."""
         added: list[Candidate] = []
         all_stems = {s for t in state.scratch["tokens"] for s in t.stems}
         present = {c.code for c in cands if not c.rejected}
+
+        def add(c: Candidate, note: Note, code: str, span: Span, found_by: str = "") -> None:
+            added.append(_instructed(cs, code, c.mention_id, [span], f"use additional code at {note.source}: "
+                                     f"{note.text}{found_by}",
+                                     f"added by the 'use additional code' note of {note.source}", 0.6))
+            present.add(code)
+            c.notes_checked.append(f"use additional code: {code} added (text names it)")
+
         for c in cands:
             if c.rejected or c.type != "diagnosis":
                 continue
@@ -1198,14 +1211,11 @@ class Verify:
                     continue
                 ranged = CODE_RANGE.search(note.text)
                 if ranged:  # 'code to identify stage of chronic kidney disease (N18.1-N18.6)'
-                    found = self._said_in_range(state, c, cs, ranged.group(1), ranged.group(2), present)
+                    found = self._said_in_range(state, sentence_of[c.mention_id], cs, ranged.group(1),
+                                                ranged.group(2), present)
                     if found is not None:
                         code, span, path = found
-                        added.append(_instructed(cs, code, c.mention_id, [span], f"use additional code at "
-                                                 f"{note.source}: {note.text}; {path}",
-                                                 f"added by the 'use additional code' note of {note.source}", 0.6))
-                        present.add(code)
-                        c.notes_checked.append(f"use additional code: {code} added (text names it)")
+                        add(c, note, code, span, f"; {path}")
                     continue
                 if note.text.lower().startswith("code"):
                     continue  # a general instruction: flagged, not added
@@ -1219,14 +1229,8 @@ class Verify:
                 refs = [ref for ref in note.referenced_codes() if cs.is_valid(ref)]
                 # codes listed as alternatives (by severity: F02.80, F02.A0, F02.B0, F02.C0): the one whose title
                 # the text says most of, else the first
-                for ref in sorted(refs, key=lambda r: -len(set(phrase_stems(cs.title(r) or "")) & all_stems))[:1]:
-                    t = next((t for t in state.scratch["tokens"] if set(t.stems) & stems), None)
-                    if t is None:
-                        continue
-                    added.append(_instructed(
-                        cs, ref, c.mention_id, [Span(start=t.start, end=t.end, text=state.text[t.start : t.end])],
-                        f"use additional code at {note.source}: {note.text}",
-                        f"added by the 'use additional code' note of {note.source}", 0.6))
-                    present.add(ref)
-                    c.notes_checked.append(f"use additional code: {ref} added (text names it)")
+                ref = max(refs, key=lambda r: len(set(phrase_stems(cs.title(r) or "")) & all_stems), default=None)
+                t = next((t for t in state.scratch["tokens"] if set(t.stems) & stems), None)
+                if ref is not None and t is not None:
+                    add(c, note, ref, Span(start=t.start, end=t.end, text=state.text[t.start : t.end]))
         return added

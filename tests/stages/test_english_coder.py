@@ -1283,6 +1283,29 @@ def test_a_stent_put_in_with_a_dilation_is_its_device_not_an_insertion() -> None
     assert any(r.code.startswith("02H") and "device of the dilation" in r.reason for r in result.rejected)
 
 
+def test_stents_said_without_an_operation_word_are_the_dilations_devices_counted() -> None:
+    """'with placement of two drug-eluting stents': the stents are the angioplasty's device, and 'two' counts
+    them (Drug-eluting, Two), not the arteries; a stent is an Intraluminal Device (Device Key)."""
+    two = code("Percutaneous transluminal coronary angioplasty of the left anterior descending artery with "
+               "placement of two drug-eluting stents.")
+    assert two.procedures() == ["027035Z"]
+    assert code("PTCA of the LAD with 3 bare-metal stents.").procedures() == ["02703FZ"]
+    assert code("Angioplasty of the left femoral artery with placement of two stents.").procedures() == ["047L3EZ"]
+
+
+def test_a_stent_denied_or_the_site_of_a_finding_is_no_device() -> None:
+    assert code("Balloon angioplasty of the LAD without stenting.").procedures() == ["02703ZZ"]
+    assert code("PTCA of the LAD for in-stent restenosis.").procedures() == ["02703ZZ"]
+
+
+def test_an_angioplasty_is_percutaneous_unless_the_note_says_open() -> None:
+    """A transluminal angioplasty goes in through the skin; 'open' is a stop word, read from the text."""
+    assert code("Angioplasty of the left femoral artery.").procedures() == ["047L3ZZ"]
+    assert code("Open angioplasty of the left femoral artery.").procedures() == ["047L0ZZ"]
+    assert code("Drug-coated balloon angioplasty of the left femoral artery.").procedures() == ["047L3Z1"]
+    assert code("Balloon angioplasty of the left femoral artery.").procedures() == ["047L3ZZ"]
+
+
 def test_percutaneous_coronary_intervention_is_read_spelled_out() -> None:
     note = "Percutaneous coronary intervention with drug-eluting stent placement in the left anterior descending artery."
     assert code(note).procedures() == ["027034Z"]
@@ -1628,3 +1651,33 @@ def test_alzheimer_dementia_is_the_disease_and_its_dementia(note: str, expected:
 ])
 def test_a_hip_hemiarthroplasty_replaces_the_femoral_surface(note: str, expected: str) -> None:
     assert expected in code(note).procedures()
+
+
+def test_a_distal_fracture_is_of_the_lower_end_and_open_reduction_is_read_spelled_out() -> None:
+    """'distal radius' is the index's 'lower end'; 'open reduction and internal fixation' is what ORIF stands
+    for, and its 'open' is the approach."""
+    result = code("Open reduction and internal fixation of the right distal radius fracture.")
+    assert result.diagnoses() == ["S52.501A"]
+    assert result.procedures() == ["0PSH04Z"]
+    assert code("Closed fracture of the left proximal humerus.").diagnoses() == ["S42.202A"]
+
+
+def test_a_fracture_not_documented_as_displaced_is_coded_displaced() -> None:
+    """Guideline I.C.19.c.1: displaced is the default; 'nondisplaced' said is nondisplaced."""
+    assert code("Left bimalleolar ankle fracture.").diagnoses() == ["S82.842A"]
+    assert code("Nondisplaced left bimalleolar ankle fracture.").diagnoses() == ["S82.845A"]
+
+
+def test_acuity_is_not_borrowed_across_a_causal_link() -> None:
+    """'Acute' of the bleeding does not make the ulcer it is due to acute."""
+    dx = code("Acute upper gastrointestinal bleeding due to a bleeding duodenal ulcer.").diagnoses()
+    assert "K26.4" in dx and "K26.0" not in dx
+    assert code("Acute respiratory failure due to pneumonia.").diagnoses() == ["J96.00", "J18.9"]
+
+
+def test_code_first_adds_the_underlying_condition_the_combination_hid() -> None:
+    """D63.1 'Anemia in CKD' says code first the chronic kidney disease (N18.-); the CKD read only as
+    'kidney disease' (N28.9) is the same words saying less."""
+    dx = code("Anemia due to CKD.").diagnoses()
+    assert set(dx) == {"D63.1", "N18.9"}
+    assert set(code("Anemia of CKD stage 3.").diagnoses()) == {"D63.1", "N18.30"}

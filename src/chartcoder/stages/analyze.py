@@ -11,7 +11,7 @@ from chartcoder.codesystems import CodeSystem
 from chartcoder.llm.agents import options_for
 from chartcoder.pipeline import CaseState
 from chartcoder.rules import load_rules
-from chartcoder.stages.en_text import Token, note_tokens, stem
+from chartcoder.stages.en_text import Token, note_tokens, phrase_stems, stem
 from chartcoder.stages.lexicon import Lexicon, Match, conjoined_items, drop_borrowed, generic_only, lexicon, list_segments
 from chartcoder.types import Assertion, Mention, Section, Span
 
@@ -250,6 +250,21 @@ def _across_a_negation(text: str, tokens: list[Token], m: Match, lex: Lexicon) -
     return found is not None and not _title_says(lex.terms[m.term].path, found.group(0))
 
 
+CAUSAL_LINK = re.compile(r"\b(?:due to|secondary to|caused by|because of|from)\b", re.I)
+ACUITY = frozenset(phrase_stems("acute chronic subacute"))
+
+
+def _acuity_across_a_cause(text: str, tokens: list[Token], m: Match) -> bool:
+    """A reading that takes only its acuity from the other side of a causal link: in "acute upper GI
+    bleeding due to a duodenal ulcer" the bleeding is acute, not the ulcer (K26.4, not K26.0)."""
+    found = CAUSAL_LINK.search(text, tokens[min(m.positions)].end, tokens[max(m.positions)].start)
+    if found is None:
+        return False
+    before = [p for p in m.positions if tokens[p].end <= found.start()]
+    after = [p for p in m.positions if tokens[p].start >= found.end()]
+    return any(side and all(set(tokens[p].stems) <= ACUITY for p in side) for side in (before, after))
+
+
 def _title_says(path: str, word: str) -> bool:
     """Whether a term's index path or title has this word of the note as a word of its own."""
     return word.lower() in path.lower().split()
@@ -399,7 +414,8 @@ class Analyze:
                              and not (kind == "diagnosis" and (_procedure_word_only(m, tokens, lex)
                                                                or _learned_site_operated_on(m, tokens, lex)))
                              and not (kind == "procedure" and _learned_word_qualifies_an_operation(m, tokens, lex))
-                             and not _across_a_negation(text, tokens, m, lex)]
+                             and not _across_a_negation(text, tokens, m, lex)
+                             and not (kind == "diagnosis" and _acuity_across_a_cause(text, tokens, m))]
         matches["diagnosis"] = _drop_qualified_generic(matches["diagnosis"], lexicons["diagnosis"])
         state.scratch["matches"] = matches
         state.mentions = self._mentions(state, tokens, sent_tokens, matches, lexicons)

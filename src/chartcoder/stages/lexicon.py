@@ -1029,22 +1029,47 @@ def _body_part_key_terms(cs: CodeSystem, terms: list[Term]) -> list[Term]:
     Femur, Upper, Right" is also read from 'excision of the right femoral head', said as one phrase. The body
     part is the path's words past its main term and root operation, less the side, and must be exactly the
     key's body part ("Bladder Neck" is no "Neck")."""
-    operations = frozenset(stem(r[0].lower()) for r in cs.conn.execute(
-        "SELECT term FROM definitions WHERE section = '0' AND axis_title = 'Operation'"))
     by_part = _body_part_key_phrases(cs)
     out = []
     for t in terms:
         if t.source != "index" or "(" in t.path:
             continue
-        main = set(phrase_stems(t.path.split(",")[0].split(" →")[0]))
-        target = t.path.rsplit("→ see ", 1)[-1]  # "Biopsy, Drainage with qualifier Diagnostic → see Drainage, Ear, ..."
-        part = frozenset(phrase_stems(target)) - main - operations - BODY_PART_SIDES
+        part = _path_body_part(cs, t.path)
         for words, phrase in by_part.get(part, ()):
             stems = tuple(dict.fromkeys([s for s in t.stems if s not in part] + list(words)))
             # said as one phrase ("excision of the right femoral head"): read anywhere in the sentence beside an
             # operation word, anatomical words made readings of translated sentences (train CV px -0.0021)
             out.append(Term(stems, t.code, t.source, f"{t.path} (Body Part Key: {phrase})", phrase=True))
     return out
+
+
+@cache
+def _root_operations(cs: CodeSystem) -> frozenset[str]:
+    return frozenset(stem(r[0].lower()) for r in cs.conn.execute(
+        "SELECT term FROM definitions WHERE section = '0' AND axis_title = 'Operation'"))
+
+
+def _path_body_part(cs: CodeSystem, path: str) -> frozenset[str]:
+    """The body part words of an index path: its words past the main term and root operation, less the side."""
+    main = set(phrase_stems(path.split(",")[0].split(" →")[0]))
+    target = path.rsplit("→ see ", 1)[-1]  # "Biopsy, Drainage with qualifier Diagnostic → see Drainage, Ear, ..."
+    return frozenset(phrase_stems(target)) - main - _root_operations(cs) - BODY_PART_SIDES
+
+
+def keyed_elsewhere(cs: CodeSystem, path: str, tokens: list[Token], positions: tuple[int, ...]) -> str | None:
+    """The Body Part Key term a reading's body part word is only part of, when the key files it under another
+    body part: the 'head' of "the femoral head was excised" is Upper Femur, not the Head (0WB0)."""
+    part = _path_body_part(cs, path)
+    if not part:
+        return None
+    for at in positions:
+        if not part & set(tokens[at].stems):
+            continue
+        near = {s for t in tokens[max(0, at - 2):at + 3] for s in t.stems}
+        for keyed, words, phrase in _body_part_key_entries(cs):
+            if part < frozenset(words) <= near and keyed != part:
+                return phrase
+    return None
 
 
 def body_part_key_words(cs: CodeSystem, stems: set[str] | frozenset[str]) -> set[str]:

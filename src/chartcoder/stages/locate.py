@@ -24,6 +24,7 @@ from chartcoder.stages.lexicon import (
     PCS_POINTER,
     Match,
     generic_only,
+    keyed_elsewhere,
     lexicon,
     procedure_term_path,
     strip_code,
@@ -166,6 +167,13 @@ def _condition_positions(m: Match, term: object, tokens: list[Token]) -> set[int
     return {p for p in m.positions if main & set(tokens[p].stems)}
 
 
+def _says_more(longer: Match, longer_term: object, shorter: Match, shorter_term: object) -> bool:
+    """Whether a reading covers another's words and says more: more words, or more of one word's meaning
+    ('CKD' read as chronic kidney disease, not only as kidney disease)."""
+    a, b = set(longer.positions), set(shorter.positions)
+    return b < a or b == a and len(longer_term.stems) > len(shorter_term.stems)
+
+
 def _also_learned(kept: list[tuple[Match, object]], readings: list[tuple[Match, object]],
                   wrong: dict[int, str | None], tokens: list[Token]) -> list[tuple[Match, object]]:
     """Readings of fewer words that a kept reading hid, whose code the training notes bore out on its own
@@ -187,7 +195,8 @@ def _also_learned(kept: list[tuple[Match, object]], readings: list[tuple[Match, 
             code = strip_code(rterm.code)
             if id(rterm) in chosen or wrong[id(rterm)] or code in codes or not set(rm.positions) < set(m.positions):
                 continue
-            if any(set(rm.positions) < set(o.positions) < set(m.positions) and not wrong[id(oterm)] for o, oterm in readings):
+            if any(_says_more(o, oterm, rm, rterm) and set(o.positions) < set(m.positions) and not wrong[id(oterm)]
+                   for o, oterm in readings):
                 continue  # a longer hidden reading says more: 'chronic kidney disease', not its 'kidney disease'
             if set(rm.positions) & condition or code[0] in ("R", chapter):
                 continue  # the same condition less specified, or a symptom integral to it (I.B.5)
@@ -463,12 +472,14 @@ class Locate:
             for m, term in chosen:
                 cs = self.systems[mention.type]
                 code = strip_code(term.code)
+                keyed = keyed_elsewhere(cs, term.path, tokens, m.positions) \
+                    if mention.type == "procedure" and term.source == "index" and cs.id == "icd10pcs" else None
                 score = min(1.0, 0.45 + 0.12 * len(term.stems) + 0.05 * SOURCE_RANK.get(term.source, 0))
                 found.append(Candidate(
                     code=code, system=cs.id, type=mention.type, mention_id=mention.id,
                     evidence=evidence_spans(state.text, tokens, m.positions),
                     path=[term.key], source=term.source, score=round(score, 3),
-                    rejected=wrong[id(term)],
+                    rejected=wrong[id(term)] or (keyed and f"'{keyed}' names another body part in the Body Part Key"),
                 ))
             if mention.type == "procedure":
                 found += status_candidates(state, mention, self.systems["diagnosis"])

@@ -124,6 +124,62 @@ TYPE_2 = re.compile(r"\btype (?:2|ii|two)\b", re.I)
 STENT_STEMS = frozenset(phrase_stems("stent stents intraluminal"))
 
 
+STENT_COUNT = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "double": 2, "triple": 3}
+# a stent that is the site of a finding, not a device put in: 'in-stent restenosis', 'stent thrombosis'
+STENT_FINDING = frozenset(phrase_stems("restenosis stenosis thrombosis occlusion migration fracture"))
+DEVICE_COUNT_VALUES = {2: "Two", 3: "Three"}
+VESSEL_DILATIONS = ("27", "37", "47", "57", "67")  # Dilation tables of the heart and great vessels, arteries, veins
+STATED_APPROACHES = frozenset(phrase_stems("percutaneous endoscopic external")) | OPEN_INCISIONS | {"open"}
+INTRALUMINAL_DEVICE = frozenset(phrase_stems("intraluminal device"))
+
+
+@lru_cache(maxsize=256)
+def _holds_stents(cs: CodeSystem, table: str) -> bool:
+    """Whether a Dilation table has an Intraluminal Device value (its device can be a stent)."""
+    return any("Intraluminal Device" in title for _, title in table_rows(cs, table))
+
+
+def _a_stent_put_in(text: str, tokens: list[Token], i: int, last: int) -> bool:
+    """Whether token ``i`` names a stent the sentence puts in: not one denied ('without stenting') nor the
+    site of a finding ('in-stent restenosis')."""
+    t = tokens[i]
+    if "stent" not in t.stems:
+        return False
+    if re.search(r"\bin-?\s*$", text[max(0, t.start - 4):t.start], re.I):
+        return False
+    after = {st for j in range(i + 1, min(last, i + 3)) for st in tokens[j].stems}
+    return not after & STENT_FINDING and not re.search(r"\b(?:without|no|not)\b[^.;,]{0,25}$",
+                                                         text[max(0, t.start - 40):t.start], re.I)
+
+
+def _number_before(tokens: list[Token], i: int, first: int) -> tuple[int, frozenset[str]] | None:
+    """The number said in the few words before a device word ('two drug-eluting stents', '3 stents') and
+    its stems, which then count devices, not arteries."""
+    for j in range(i - 1, max(first, i - 4) - 1, -1):
+        word = tokens[j].word.lower()
+        if word in STENT_COUNT or word.isdigit() and 0 < int(word) < 10:
+            n = STENT_COUNT.get(word) or int(word)
+            return n, frozenset(tokens[j].stems)
+    return None
+
+
+def counted_device(cs: CodeSystem, code: str, count: int, notes: list[str]) -> str:
+    """The row of a completed code whose device is the same kind, counted ('Intraluminal Device,
+    Drug-eluting' said of two stents is 'Intraluminal Device, Drug-eluting, Two'; four or more its own)."""
+    rows = getattr(cs, "table_rows", None)
+    if rows is None or len(code) != 7:
+        return code
+    word = DEVICE_COUNT_VALUES.get(count, "Four or More")
+    table = [r for r in rows(code[:3]) if code[3] in r.get("4", {}) and code[4] in r.get("5", {})]
+    device = next((r["6"][code[5]] for r in table if code[5] in r.get("6", {})), None)
+    for row in table:  # the counted values sit in rows of their own
+        for value, meaning in row.get("6", {}).items():
+            if meaning == f"{device}, {word}" and cs.is_valid(code[:5] + value + code[6]):
+                notes.append(f"{count} devices said: {meaning}")
+                return code[:5] + value + code[6]
+    return code
+
+
 def merged_spans(spans: list[Span]) -> list[Span]:
     """Evidence spans in text order, each once."""
     return sorted({(s.start, s.end): s for s in spans}.values(), key=lambda s: s.start)
@@ -202,6 +258,17 @@ def _default_dominance(title_words: set[str], stems: set[str]) -> set[str]:
     return {_DOMINANT} if "right" in title_words else {_NONDOMINANT} if "left" in title_words else set()
 
 
+_DISPLACED, _NONDISPLACED = stem("displaced"), stem("nondisplaced")
+
+
+def _default_displacement(code: str, stems: set[str]) -> set[str]:
+    """A fracture not documented as displaced or nondisplaced is coded displaced (guideline I.C.19.c.1);
+    'undisplaced' is nondisplaced."""
+    if not code.startswith(("S", "M84")) or stems & {_DISPLACED, _NONDISPLACED}:
+        return set()
+    return {_NONDISPLACED} if stem("undisplaced") in stems else {_DISPLACED}
+
+
 DOMINANT_SIDE = re.compile(r"\b(right|left)[- ]?(?:hand(?:ed)?[- ]?)?dominant\b|\b(right|left)[- ]handed\b", re.I)
 SIDE_WORD = re.compile(r"\b(right|left)\b", re.I)
 PARALYSIS_SIDED = ("G81", "G83.1", "G83.2", "G83.3", "I69")
@@ -272,7 +339,7 @@ def complete_cm(cs: CodeSystem, code: str, stems: set[str], notes: list[str],
             title = cs.title(k) or ""
             absent = absent_words(title) - own  # "Vomiting without nausea": nausea must be absent
             extra = set(phrase_stems(title)) - own - absent
-            said = stems | _default_dominance(extra, stems)
+            said = stems | _default_dominance(extra, stems) | _default_displacement(k, stems)
             support = len(extra & said)
             conflict = len(extra - said) + len(absent & stems)
             scored.append((support, -conflict if support else 0, _unspecified_rank(k, title), k))
@@ -356,6 +423,8 @@ def complete_pcs(cs: CodeSystem, prefix: str, stems: set[str], notes: list[str],
         words = all_words - shared
         if "osmolar" in words and "osmolar" not in stems:
             words = words - {"low", "high"}  # a contrast is low or high osmolar, not a 'lumbar' read as low back
+        if "coat" in words and "coat" not in stems:
+            words = words - {"balloon", "drug"}  # a balloon angioplasty's balloon is drug-coated only if said
         support = len(words & stems)
         conflict = len(words - stems)
         scored.append((support, conflict, code))
@@ -386,7 +455,10 @@ def complete_pcs(cs: CodeSystem, prefix: str, stems: set[str], notes: list[str],
         return None  # body parts the text fits equally well ("colectomy": which colon?): no guess
     order = "0X3478" if prefix[0] == "0" else "X03478"
     # a Replacement whose device the text does not name puts in the usual one, a synthetic substitute
-    _, pick = min(tied, key=lambda cc: (cc[0], -cc[1][4:].count("Z"), order.find(cc[1][4]) % 10,
+    # an angioplasty is transluminal, through a catheter put in through the skin, unless the note says open
+    transluminal = prefix[:1] == "0" and prefix[1:3] in VESSEL_DILATIONS and not stems & STATED_APPROACHES
+    _, pick = min(tied, key=lambda cc: (transluminal and cc[1][4] != "3", cc[0], -cc[1][4:].count("Z"),
+                                        order.find(cc[1][4]) % 10,
                                         cc[1][0] == "0" and cc[1][2] == "R" and cc[1][5] != "J", cc[1]))
     best = ((top,), pick)
     one_body_part = len({code[3] for code, _ in row_words}) == 1  # the table's only body part is not in question
@@ -422,12 +494,31 @@ _APPROACH = re.compile(r"(?:^|,)\s*([^,]*\bApproach)\b")
 _APPROACH_STEM = stem("approach")
 
 
+OPEN_APPROACH = re.compile(r"\bopen(?:ly)?\s+(?:approach|technique|surgery|procedure|access|operation)\b", re.I)
+OPEN_BEFORE = re.compile(r"\bopen(?:\s+[\w-]+){0,3}\s*$", re.I)
+
+
+def _said_open(state: CaseState, cand: Candidate) -> bool:
+    """Whether the text says an operation was open: 'open' a few words before its first ('open angioplasty',
+    'open reduction and internal fixation'), in its abbreviation ('ORIF') or an open approach said with it.
+    'Open' is a stop word, no token, so it is read from the text; the open area a flap closes says nothing
+    of the approach."""
+    first = cand.evidence[0]
+    if OPEN_BEFORE.search(state.text, max(0, first.start - 50), first.start) \
+            or any("open" in expansion(word) for word in first.text.split()):  # 'ORIF'
+        return True
+    words = operation_tokens(state, cand.evidence)
+    return bool(words) and OPEN_APPROACH.search(state.text, words[0].start, words[-1].end + 40) is not None
+
+
 def _approach_stated(title: str, stems: set[str]) -> bool:
     """The text names the approach of this row: a 'percutaneous liver biopsy' is 0FB03ZX in full, as a
     gastroscopy's biopsy is Via Natural or Artificial Opening Endoscopic, while a 'liver biopsy' leaves
     the approach open (CodiEsp annotators then stop at 0FB0)."""
     found = _APPROACH.search(title)
     words = set(phrase_stems(found.group(1))) - {_APPROACH_STEM} if found else set()
+    if found and found.group(1).strip() == "Open Approach":
+        words = {"open"}  # a stop word, which _said_open puts in the stems when the text says it
     return bool(words) and words <= stems
 
 
@@ -569,6 +660,7 @@ def _said_together(tokens: list[Token], words: frozenset[str]) -> tuple[Token, T
 
 # ICD-10-PCS body part values an inspection of an intestinal tract reaches (the Body Part Key's tracts)
 INSPECTED_TRACTS = {"0DJ0": "123456789", "0DJD": "ABCEFGHKLMNPQ"}
+UNDERLYING = frozenset(phrase_stems("underlying any associated"))
 MAX_RANGE_CODES = 400  # a 'use additional code' range wider than this names a chapter, not a code to look for
 
 
@@ -623,7 +715,9 @@ class Verify:
                     # the words that led to the code are spent: 'brain injury' found S06.9 and does not
                     # also pick S06.9X7 '... with death due to brain injury'
                     # also digits are values, never spent: 'stage 3' in the path still picks '... stage 3'
-                    spent = {w for w in phrase_stems(cand.path[0].split(": ", 1)[-1]) if not w.isdigit()} \
+                    # and so is displacement, which index paths name before the code does ('bimalleolar, nondisplaced')
+                    spent = {w for w in phrase_stems(cand.path[0].split(": ", 1)[-1])
+                             if not w.isdigit() and w not in (_DISPLACED, _NONDISPLACED)} \
                         if cand.path else set()
                     values = partial(_values_near, state, cand, sentence_of[cand.mention_id])
                     stems = _dominance_stated(state, cand, sentence_of[cand.mention_id], stems)
@@ -634,6 +728,8 @@ class Verify:
                         both_sides.append(other)
                 else:
                     stems = operation_stems(state, cand.evidence) or stems  # the sentence's, read above, when no word is near
+                    if _said_open(state, cand):
+                        stems = stems | {"open"}
                     if cand.code[:1] == "0":
                         keyed = body_part_key_words(cs, stems) - stems
                         if keyed:  # an anatomical term the Body Part Key files under a body part ('femoral head')
@@ -641,8 +737,14 @@ class Verify:
                             stems = stems | keyed
                     cand.code = _resection_of_a_lesion(cand, stems, notes)
                     cand.code = _repair_with_a_reinforcement(cs, cand.code, stems, notes)
+                    count = state.scratch.get("devices_counted", {}).get(id(cand))
+                    if count:  # the number said of the stents names no arteries; a stent is an Intraluminal Device
+                        stems = stems - count[1] | INTRALUMINAL_DEVICE
+                        notes.append("Device Key: Stent, intraluminal -> Intraluminal Device")
                     code = complete_pcs(cs, cand.code, stems, notes, determined,
                                         partial(_hours_near, state, cand, sentence_of[cand.mention_id]))
+                    if code is not None and count and count[0] > 1:
+                        code = counted_device(cs, code, count[0], notes)
                     if code is None:
                         code, other = self._pcs_both_sides(state, cand, sentence_of[cand.mention_id], stems, notes,
                                                            determined)
@@ -684,7 +786,8 @@ class Verify:
         if state.agents.uses_model:
             self._review(state, [c for c in live if not c.rejected and c.type == "diagnosis"], self.systems["diagnosis"])
         # a 'code first' code goes before the code that asks for it: same evidence, so listed first
-        first = self._systemic_infection_first(live, self.systems["diagnosis"])
+        first = self._systemic_infection_first(live, self.systems["diagnosis"]) + \
+            self._code_first_underlying(state, live, self.systems["diagnosis"], sentence_of)
         heart_failure = self._heart_failure_type(live, self.systems["diagnosis"])
         additional = self._use_additional(state, live, self.systems["diagnosis"], sentence_of)
         self._combination_hypertension(live + additional, self.systems["diagnosis"])  # a CKD stage added just now
@@ -693,11 +796,12 @@ class Verify:
             self._family_history(state, live, self.systems["diagnosis"])
         return state
 
-    @staticmethod
-    def _stent_of_a_dilation(state: CaseState, sentence_of: dict[int, int]) -> None:
+    def _stent_of_a_dilation(self, state: CaseState, sentence_of: dict[int, int]) -> None:
         """A stent put in a vessel or duct the same sentence says is dilated (angioplasty 'with insertion of a
         drug-eluting stent') is the Dilation's device, Intraluminal Device, not an Insertion of its own: the
-        insertion reading is set aside and its words join the dilation's evidence, where its device is read."""
+        insertion reading is set aside and its words join the dilation's evidence, where its device is read.
+        A stent said with no operation word of its own ('with placement of two drug-eluting stents') joins
+        the nearest dilation of its sentence too, and the number said with it is the number of devices."""
         live = [c for c in state.candidates if c.type == "procedure" and not c.rejected and c.code[:1] == "0"]
         for insertion in [c for c in live if c.code[2:3] == "H"]:
             if not STENT_STEMS & operation_stems(state, insertion.evidence):
@@ -709,6 +813,23 @@ class Verify:
                 insertion.rejected = f"the stent is the device of the dilation {dilations[0].code} in the same sentence"
                 for dilation in dilations:
                     dilation.evidence = merged_spans(dilation.evidence + insertion.evidence)
+        tokens = state.scratch["tokens"]
+        counted: dict[int, tuple[int, frozenset[str]]] = state.scratch.setdefault("devices_counted", {})
+        by_sentence: dict[int, list[Candidate]] = defaultdict(list)
+        for c in live:
+            if c.code[2:3] == "7" and _holds_stents(self.systems["procedure"], c.code[:3]):
+                by_sentence[sentence_of[c.mention_id]].append(c)
+        for sentence, dilations in by_sentence.items():
+            first, last = state.scratch["sentence_tokens"][sentence]
+            for i in range(first, last):
+                if not _a_stent_put_in(state.text, tokens, i, last):
+                    continue
+                dilation = min(dilations, key=lambda c: min(abs(e.start - tokens[i].start) for e in c.evidence))
+                t = tokens[i]
+                dilation.evidence = merged_spans(dilation.evidence + [Span(start=t.start, end=t.end, text=t.word)])
+                number = _number_before(tokens, i, first)
+                if id(dilation) not in counted or counted[id(dilation)][0] == 1:
+                    counted[id(dilation)] = number or (1, frozenset())
 
     @staticmethod
     def _family_history(state: CaseState, cands: list[Candidate], cs: CodeSystem) -> list[Candidate]:
@@ -888,6 +1009,40 @@ class Verify:
                                     f"code first at {c.code}: the systemic infection (guideline I.C.1.d.4)",
                                     f"added by the 'code first' note of {c.code}", c.score)]
         return []
+
+    @staticmethod
+    def _code_first_underlying(state: CaseState, cands: list[Candidate], cs: CodeSystem,
+                               sentence_of: dict[int, int]) -> list[Candidate]:
+        """A manifestation whose 'code first' note names one underlying category the sentence says in its own
+        words: "anemia due to CKD" reads the combination D63.1, whose words hid the kidney disease, and
+        D63.1 says code first underlying chronic kidney disease (N18.-): N18.9, or the stage the sentence
+        gives. A note that names a range or several categories is left to the text's own readings."""
+        present = {c.code for c in cands if not c.rejected}
+        added: list[Candidate] = []
+        tokens = state.scratch["tokens"]
+        for c in [c for c in cands if not c.rejected and c.type == "diagnosis"]:
+            for note in cs.notes(c.code):
+                refs = note.referenced_codes()
+                if note.kind != "code_first" or len(refs) != 1 or CODE_RANGE.search(note.text) \
+                        or any(p.startswith(refs[0]) for p in present):
+                    continue
+                words = frozenset(phrase_stems(re.sub(r"\([^)]*\)", " ", note.text))) - UNDERLYING
+                a, b = state.scratch["sentence_tokens"][sentence_of[c.mention_id]]
+                window = _said_together(tokens[a:b], words) if words else None
+                if window is None:
+                    continue
+                stems = _sentence_stems(state, sentence_of[c.mention_id])
+                code = complete_cm(cs, refs[0], stems - words, [], partial(_values_near, state, c,
+                                                                             sentence_of[c.mention_id]))
+                if code is None or code in present:
+                    continue
+                first, last = window
+                span = Span(start=first.start, end=last.end, text=state.text[first.start:last.end])
+                c.notes_checked.append(f"code first: {code} added (the sentence names it)")
+                added.append(_instructed(cs, code, c.mention_id, [span], f"code first at {c.code}: {note.text}",
+                                         f"added by the 'code first' note of {c.code}", c.score))
+                present.add(code)
+        return added
 
     @staticmethod
     def _heart_failure_type(cands: list[Candidate], cs: CodeSystem) -> list[Candidate]:

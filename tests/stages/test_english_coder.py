@@ -1681,3 +1681,70 @@ def test_code_first_adds_the_underlying_condition_the_combination_hid() -> None:
     dx = code("Anemia due to CKD.").diagnoses()
     assert set(dx) == {"D63.1", "N18.9"}
     assert set(code("Anemia of CKD stage 3.").diagnoses()) == {"D63.1", "N18.30"}
+
+
+def test_an_oral_antidiabetic_named_is_long_term_use_unless_stopped() -> None:
+    """Metformin is an oral antidiabetic taken for maintenance: Z79.84 (guideline I.C.4.a.3: with insulin,
+    both Z79.4 and Z79.84). A drug said to be discontinued is no current therapy."""
+    dx = code("Type 2 diabetes on metformin and insulin glargine.").diagnoses()
+    assert {"E11.9", "Z79.84", "Z79.4"} <= set(dx)
+    assert "Z79.84" not in code("Metformin was discontinued because of the acute kidney injury.").diagnoses()
+    assert "Z79.01" not in code("She stopped taking warfarin last year.").diagnoses()
+
+
+def test_a_femoral_head_is_no_head() -> None:
+    """The Body Part Key files 'femoral head' under Upper Femur: the 'head' is no Head region (0WB0)."""
+    result = code("The femoral head was excised.")
+    assert not result.procedures()
+    assert any(r.code == "0WB0" and "Body Part Key" in r.reason for r in result.rejected)
+
+
+def test_a_use_additional_alternative_excluded_by_a_code_assigned_is_not_added() -> None:
+    """J44's 'use additional code' lists tobacco use (Z72.0) and history of tobacco dependence (Z87.891);
+    beside a current dependence (F17.2-, Excludes1 of both) neither is added, and 'History of present
+    illness' is no history of tobacco dependence. Packs are cigarettes: F17.210, not also F17.200."""
+    dx = code("Chronic obstructive pulmonary disease. Tobacco dependence, currently smoking one pack per day.\n"
+              "History of present illness: shortness of breath.").diagnoses()
+    assert "F17.210" in dx
+    assert not {"Z72.0", "Z87.891", "F17.200"} & set(dx)
+
+
+def test_an_infarction_said_with_the_occlusion_of_its_artery_is_one_code() -> None:
+    """I66 is an occlusion not resulting in infarction: said with the stroke it caused, the two are I63.4-
+    (embolism), I63.3- (thrombosis) or I63.5- (unspecified), of the artery; the occlusion is no PCS Occlusion."""
+    assert code("Acute ischemic stroke of the left middle cerebral artery territory due to embolism.").diagnoses() \
+        == ["I63.412"]
+    result = code("Ischemic stroke due to occlusion of the right internal carotid artery.")
+    assert result.diagnoses() == ["I63.231"]
+    assert not result.procedures()
+
+
+def test_a_with_subterm_that_only_says_see_leads_to_its_combination() -> None:
+    """'Cholecystitis, acute, with, cholelithiasis - see Calculus, gallbladder, with cholecystitis, acute':
+    K80.00, not K81.0 (whose Excludes1 names K80) nor the chronic K80.10."""
+    assert code("Postoperative diagnosis: Acute gangrenous cholecystitis with cholelithiasis.").diagnoses() == ["K80.00"]
+
+
+def test_troponin_elevation_is_integral_to_a_myocardial_infarction_in_the_encounter_scope() -> None:
+    note = "NSTEMI. The patient presented with troponin elevation."
+    assert "R79.89" not in code(note).diagnoses()
+    assert "R79.89" in code(note, scope="record").diagnoses()
+
+
+def test_copd_with_a_lower_respiratory_infection_coded_in_the_record_is_j44_0() -> None:
+    """The index's 'with lower respiratory infection' names a class: a pneumonia coded anywhere in the record
+    makes the COPD J44.0, and the pneumonia is coded too (code also the infection)."""
+    dx = code("Discharge diagnoses:\n1. Left lower lobe pneumonia.\n2. Chronic obstructive pulmonary disease.").diagnoses()
+    assert {"J44.0", "J18.9"} <= set(dx) and "J44.9" not in dx
+    assert "J44.9" in code("Chronic obstructive pulmonary disease. No pneumonia.").diagnoses()
+
+
+def test_a_modifier_after_a_comma_in_a_diagnosis_list_is_read_with_its_condition() -> None:
+    """A heading's colon and a sentence end close a list item: 'Atrial fibrillation, persistent' is I48.19."""
+    note = "Secondary diagnoses: Right hemiparesis. Aphasia. Atrial fibrillation, persistent. Essential hypertension."
+    dx = code(note).diagnoses()
+    assert "I48.19" in dx and "I48.91" not in dx
+
+
+def test_percutaneous_endoscopic_gastrostomy_spelled_out_is_the_peg() -> None:
+    assert code("Procedures: Insertion of percutaneous endoscopic gastrostomy tube.").procedures() == ["0DH63UZ"]

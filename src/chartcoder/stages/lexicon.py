@@ -85,11 +85,12 @@ class Term:
         return any(s.isdigit() for s in self.stems)
 
 
-LIST_BREAK = re.compile(r"[,;]|\b(?:and|or|as well as|plus)\b", re.I)
+LIST_BREAK = re.compile(r"[,;:]|(?<=\w\w)\.(?=\s)|\b(?:and|or|as well as|plus)\b", re.I)
 
 
 def list_segments(text: str, tokens: list[Token]) -> list[int]:
-    """A list-item number per token: it changes at a comma, semicolon, 'and' or 'or' between tokens."""
+    """A list-item number per token: it changes at a comma, semicolon, colon (a heading before its list), a
+    sentence end, 'and' or 'or' between tokens."""
     seg, out = 0, []
     for i, t in enumerate(tokens):
         if i and LIST_BREAK.search(text, tokens[i - 1].end, t.start) is not None:

@@ -91,8 +91,34 @@ def _with_subterms(cs: CodeSystem, path: str) -> tuple[tuple[str, str], ...]:
     if "with" in entry.subterms:
         below = [e for e in cs.index_lookup(f"{path}, with") if e.matched_fully]
         if below:
-            out += [(k, v) for k, v in below[0].subterm_codes.items() if v]
-    return tuple(out)
+            out += [(k, v or _see_code(cs, f"{path}, with, {k}")) for k, v in below[0].subterm_codes.items()]
+            out += [(k, _see_code(cs, f"{path}, with, {k}")) for k in below[0].subterms
+                    if k not in below[0].subterm_codes]
+    return tuple((k, v) for k, v in out if v)
+
+
+@cache
+def _with_classes() -> dict[str, tuple[str, ...]]:
+    """'with' subterm words -> the code prefixes of the conditions the class names (rules/en/with_classes.json)."""
+    return {words: tuple(rule["codes"]) for words, rule in load_rules("en", "with_classes")["classes"].items()}
+
+
+def _overlap(a: Candidate, b: Candidate) -> bool:
+    return any(x.start < y.end and y.start < x.end for x in a.evidence for y in b.evidence)
+
+
+def _see_code(cs: CodeSystem, path: str) -> str | None:
+    """The code a subterm that only says 'see' leads to: "Cholecystitis, acute, with, cholelithiasis -> see
+    Calculus, gallbladder, with cholecystitis, acute" is K80.00."""
+    entry = next((e for e in cs.index_lookup(path) if e.matched_fully), None)
+    if entry is None or not entry.see or not re.search(r"\bwith\b", entry.see):
+        return None  # a 'see' to a bare entry ("Failure, heart, with, hypertension - see Hypertension, heart")
+        # names where to look, not the combination: I11.9 there is the disease without heart failure
+    for target in (entry.see, re.sub(r"\bwith (?=\w)", "with, ", entry.see)):
+        found = next((e for e in cs.index_lookup(target) if e.matched_fully and e.code), None)
+        if found is not None:
+            return found.code
+    return None
 
 
 def _names_exactly(state: CaseState, cand: Candidate, need: set[str]) -> bool:
@@ -178,6 +204,17 @@ def counted_device(cs: CodeSystem, code: str, count: int, notes: list[str]) -> s
                 notes.append(f"{count} devices said: {meaning}")
                 return code[:5] + value + code[6]
     return code
+
+
+def _singular(text: str) -> str:
+    return re.sub(r"(arter)(?:y|ies)\b", r"\1y", text.lower())
+
+
+@cache
+def _infarction_titles(cs: CodeSystem) -> dict[str, str]:
+    """'embolism of left middle cerebral artery' -> I63.412: the cerebral infarctions due to an artery's occlusion."""
+    rows = cs.conn.execute("SELECT code, title FROM codes WHERE billable = 1 AND code >= 'I63.0' AND code < 'I63.6'")
+    return {_singular(title.removeprefix("Cerebral infarction due to ")): code for code, title in rows}
 
 
 def merged_spans(spans: list[Span]) -> list[Span]:
@@ -660,6 +697,7 @@ def _said_together(tokens: list[Token], words: frozenset[str]) -> tuple[Token, T
 
 # ICD-10-PCS body part values an inspection of an intestinal tract reaches (the Body Part Key's tracts)
 INSPECTED_TRACTS = {"0DJ0": "123456789", "0DJD": "ABCEFGHKLMNPQ"}
+SAME_AS_BEFORE = re.compile(r"[\s:]*(?:same|unchanged|as above|identical)\b", re.I)
 UNDERLYING = frozenset(phrase_stems("underlying any associated"))
 MAX_RANGE_CODES = 400  # a 'use additional code' range wider than this names a chapter, not a code to look for
 
@@ -768,10 +806,12 @@ class Verify:
         self._combination_hypertension(live, self.systems["diagnosis"])
         negated = {m.id for m in state.mentions if m.assertion.negated}
         self._with_convention(state, live, self.systems["diagnosis"], sentence_of, negated)
+        self._infarction_by_its_artery(state, live, self.systems["diagnosis"], sentence_of)
         self._documented_diabetes_type(live, self.systems["diagnosis"])
         self._organism_as_cause(live, self.systems["diagnosis"], sentence_of)
         self._excludes1(live, self.systems["diagnosis"], sentence_of, negated)
         self._less_specific(live, sentence_of)
+        self._postoperative_diagnosis(state, live)
         self._behaviour_stated(live, self.systems["diagnosis"])
         self._site_of_the_primary(state.text, live)
         self._external_cause_with_injury(state, live, sentence_of)
@@ -1011,6 +1051,46 @@ class Verify:
         return []
 
     @staticmethod
+    def _infarction_by_its_artery(state: CaseState, cands: list[Candidate], cs: CodeSystem,
+                                  sentence_of: dict[int, int]) -> None:
+        """A cerebral infarction and the occlusion of an artery said in one sentence ('acute ischemic stroke of
+        the left MCA territory due to embolism') are one condition: the infarction due to the occlusion of that
+        artery (I63.0-I63.5, by thrombosis, embolism or unspecified occlusion as the sentence says), not I63.9
+        beside an occlusion 'not resulting in cerebral infarction' (I65-I66, whose Excludes1 names I63)."""
+        dx = [c for c in cands if c.type == "diagnosis" and not c.rejected]
+        titles = _infarction_titles(cs)
+        for infarct in [c for c in dx if c.code == "I63.9"]:
+            sentence = sentence_of[infarct.mention_id]
+            for occlusion in [c for c in dx if c.code[:3] in ("I65", "I66") and sentence_of[c.mention_id] == sentence]:
+                artery = (occlusion.title or "").removeprefix("Occlusion and stenosis of ")
+                stems = _sentence_stems(state, sentence)
+                cause = "embolism" if stem("embolism") in stems else "thrombosis" if stem("thrombosis") in stems \
+                    else "unspecified occlusion or stenosis"
+                code = titles.get(_singular(f"{cause} of {artery}"))
+                if code is None:
+                    continue
+                infarct.notes_checked.append(f"{infarct.code} -> {code}: the infarction is due to the {cause} of the "
+                                             f"{artery} said with it ({occlusion.code}, Excludes1 of I65-I66)")
+                infarct.code, infarct.title = code, cs.title(code) or ""
+                infarct.evidence = merged_spans(infarct.evidence + occlusion.evidence)
+                occlusion.rejected = f"the occlusion caused the infarction: combined in {code}"
+                break
+
+    @staticmethod
+    def _postoperative_diagnosis(state: CaseState, cands: list[Candidate]) -> None:
+        """An operative report codes its postoperative diagnosis, what the operation found, when it differs
+        from the preoperative one (guideline IV.M): the preoperative diagnosis's codes are set aside unless
+        the postoperative diagnosis says 'same'."""
+        pre = [s for s in state.sections if s.kind == "preoperative_diagnoses"]
+        post = [s for s in state.sections if s.name.replace("-", "").startswith("postoperative diagnos")]
+        if not pre or not post or any(SAME_AS_BEFORE.match(state.text, s.start + len(s.name) + 1, s.end) for s in post):
+            return
+        for c in cands:
+            if c.type == "diagnosis" and not c.rejected and c.evidence \
+                    and all(any(s.start <= e.start < s.end for s in pre) for e in c.evidence):
+                c.rejected = "the preoperative diagnosis, superseded by the postoperative one (guideline IV.M)"
+
+    @staticmethod
     def _code_first_underlying(state: CaseState, cands: list[Candidate], cs: CodeSystem,
                                sentence_of: dict[int, int]) -> list[Candidate]:
         """A manifestation whose 'code first' note names one underlying category the sentence says in its own
@@ -1075,10 +1155,26 @@ class Verify:
             if a.rejected or not a.path or not a.path[0].startswith("index: ") or "→" in a.path[0]:
                 continue
             for words, code in _with_subterms(cs, a.path[0].removeprefix("index: ")):
+                members = _with_classes().get(words)
+                if members is not None:  # a class of conditions: a member coded anywhere in the record
+                    member = next((b for b in dx if not b.rejected and b.code.startswith(members)
+                                   and b.mention_id not in negated), None)
+                    full = complete_cm(cs, code, set(), []) if member is not None else None
+                    if full is not None and full != a.code:
+                        a.notes_checked.append(f"{a.code} with {member.code} -> {full}: index 'with' subterm "
+                                               f"'{words}' (guideline I.A.15; {member.code} is coded too)")
+                        a.code, a.title = full, cs.title(full) or ""
+                        break
+                    continue
                 need = set(phrase_stems(words))
+                # the partner names exactly the subterm's words, or is a reading of the combination itself that
+                # shares words with this one ('acute gangrenous cholecystitis with cholelithiasis': its 'cholecystitis
+                # with cholelithiasis' read K80.10; the acute one is K80.00)
                 partner = next((b for b in in_sentence[sentence_of[a.mention_id]] if b is not a and not b.rejected
                                 and b.code != a.code and b.mention_id not in negated
-                                and _names_exactly(state, b, need)), None)
+                                and (_names_exactly(state, b, need) or b.code[:3] == code[:3] and _overlap(a, b)
+                                     and need <= {st for e in b.evidence for w in _word_stems(e.text) for st in w})),
+                               None)
                 if partner is None:
                     continue
                 full = complete_cm(cs, code, need, [])
@@ -1264,23 +1360,30 @@ class Verify:
         sentence, or restated elsewhere with more words ('hematuria' ... 'gross hematuria', 'COPD' ... 'chronic
         obstructive pulmonary disease with acute exacerbation'). A code of the same category whose title says
         all the unspecified one names yields too when restated (I48.91 'unspecified atrial fibrillation' to
-        I48.0 'paroxysmal atrial fibrillation'). Findings named apart in other words stand as their own. A
+        I48.0 'paroxysmal atrial fibrillation'), or said in the same sentence ('tobacco dependence, smoking one
+        pack a day': F17.210, not also F17.200). Findings named apart in other words stand as their own. A
         'without complications' code always yields. Train CV: dx -0.0013, the annotators often coded both."""
+        def together(a: Candidate, b: Candidate) -> bool:
+            return sentence_of.get(a.mention_id) == sentence_of.get(b.mention_id)
+
         dx = [c for c in cands if c.type == "diagnosis" and not c.rejected]
         by_head: dict[str, list[Candidate]] = defaultdict(list)  # a sibling shares at least two characters
         for c in dx:
             by_head[c.code[:2]].append(c)
+        def rank(c: Candidate) -> int:  # 'uncomplicated' tells the course, not the kind: F17.200 is unspecified
+            return _unspecified_rank(c.code, re.sub(r",?\s*uncomplicated\b", "", c.title, flags=re.I))
+
         for c in dx:
             without = "without complication" in c.title.lower()
-            if not (_unspecified_rank(c.code, c.title) == 2 or without):
+            if not (rank(c) == 2 or without):
                 continue
             parent = c.code[:-1].rstrip(".")
             named = set(phrase_stems(c.title)) - UNSPECIFIED_WORDS  # 'atrial fibrillation' of I48.91
             better = [o for o in by_head[c.code[:2]] if o is not c and not o.rejected and o.code != c.code
-                      and _unspecified_rank(o.code, o.title) < 2
-                      and (o.code.startswith(parent) and (without or _restates(c, o)
-                                                          or sentence_of.get(o.mention_id) == sentence_of.get(c.mention_id))
-                           or o.code[:3] == c.code[:3] and named <= set(phrase_stems(o.title)) and _restates(c, o))]
+                      and rank(o) < 2
+                      and (o.code.startswith(parent) and (without or _restates(c, o) or together(c, o))
+                           or o.code[:3] == c.code[:3] and named <= set(phrase_stems(o.title))
+                           and (_restates(c, o) or together(c, o)))]
             if better:
                 c.rejected = f"less specific than {better[0].code}, which is assigned"
 
@@ -1352,6 +1455,11 @@ class Verify:
         present = {c.code for c in cands if not c.rejected}
 
         def add(c: Candidate, note: Note, code: str, span: Span, found_by: str = "") -> None:
+            excluded = next((p for n in cs.notes(code) if n.kind == "excludes1" for ref in n.referenced_codes()
+                             for p in present if p.startswith(ref)), None)
+            if excluded is not None:  # 'tobacco use' (Z72.0) beside a tobacco dependence (F17.200)
+                c.notes_checked.append(f"use additional code: {code} not added (Excludes1 of {code}: {excluded})")
+                return
             added.append(_instructed(cs, code, c.mention_id, [span], f"use additional code at {note.source}: "
                                      f"{note.text}{found_by}",
                                      f"added by the 'use additional code' note of {note.source}", 0.6))
@@ -1378,14 +1486,19 @@ class Verify:
                 words, _, unsaid = words.partition(" without ")  # 'dementia without behavioral disturbance'
                 if unsaid and set(phrase_stems(unsaid)) <= all_stems:
                     continue  # the text says what the code is without
-                stems = set(phrase_stems(words)) - {"long", "term", "current", "identifi", "drug", "drugs"}
-                if not stems or not stems <= all_stems or present.intersection(note.referenced_codes()):
-                    continue
+                stems = frozenset(phrase_stems(words)) - {"long", "term", "current", "identifi", "drug", "drugs"}
+                if not stems or not stems <= all_stems \
+                        or any(p.startswith(ref) for ref in note.referenced_codes() for p in present):
+                    continue  # a code of the category the note names is there ('tobacco dependence (F17.-)')
+                # said as one phrase: 'history of tobacco dependence' is not 'History of present illness' and a
+                # 'tobacco dependence' elsewhere
+                said = next((w for a, b in state.scratch["sentence_tokens"]
+                             for w in [_said_together(state.scratch["tokens"][a:b], stems)] if w), None)
                 refs = [ref for ref in note.referenced_codes() if cs.is_valid(ref)]
                 # codes listed as alternatives (by severity: F02.80, F02.A0, F02.B0, F02.C0): the one whose title
                 # the text says most of, else the first
                 ref = max(refs, key=lambda r: len(set(phrase_stems(cs.title(r) or "")) & all_stems), default=None)
-                t = next((t for t in state.scratch["tokens"] if set(t.stems) & stems), None)
-                if ref is not None and t is not None:
-                    add(c, note, ref, Span(start=t.start, end=t.end, text=state.text[t.start : t.end]))
+                if ref is not None and said is not None:
+                    first, last = said
+                    add(c, note, ref, Span(start=first.start, end=last.end, text=state.text[first.start : last.end]))
         return added

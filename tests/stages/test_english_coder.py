@@ -1748,3 +1748,14 @@ def test_a_modifier_after_a_comma_in_a_diagnosis_list_is_read_with_its_condition
 
 def test_percutaneous_endoscopic_gastrostomy_spelled_out_is_the_peg() -> None:
     assert code("Procedures: Insertion of percutaneous endoscopic gastrostomy tube.").procedures() == ["0DH63UZ"]
+
+
+def test_the_postoperative_diagnosis_supersedes_the_preoperative_one() -> None:
+    """Guideline IV.M: an operative report codes what the operation found; 'Same' keeps the preoperative one."""
+    note = ("Preoperative diagnosis: Acute appendicitis.\nPostoperative diagnosis: Acute cholecystitis.\n"
+            "Procedure: Laparoscopic cholecystectomy.")
+    result = code(note)
+    assert "K81.0" in result.diagnoses() and not [c for c in result.diagnoses() if c.startswith("K35")]
+    assert any(r.code.startswith("K35") and "IV.M" in r.reason for r in result.rejected)
+    same = code("Preoperative diagnosis: Acute appendicitis.\nPostoperative diagnosis: Same.").diagnoses()
+    assert [c for c in same if c.startswith("K35")]

@@ -1759,3 +1759,52 @@ def test_the_postoperative_diagnosis_supersedes_the_preoperative_one() -> None:
     assert any(r.code.startswith("K35") and "IV.M" in r.reason for r in result.rejected)
     same = code("Preoperative diagnosis: Acute appendicitis.\nPostoperative diagnosis: Same.").diagnoses()
     assert [c for c in same if c.startswith("K35")]
+
+
+def test_the_place_of_an_injury_is_coded_once_in_the_encounter_scope() -> None:
+    """Guideline I.C.20.b: a place of occurrence (Y92) goes with the external cause at the initial encounter,
+    from the External Cause Index; the record scope (CodiEsp) has none."""
+    note = "She fell at home and sustained a left femoral neck fracture."
+    assert {"W19.XXXA", "Y92.009"} <= set(code(note).diagnoses())
+    assert "Y92.009" not in code(note, scope="record").diagnoses()
+    assert "Y92.002" in code("He fell in the bathroom and fractured his right wrist.").diagnoses()
+
+
+def test_the_side_of_a_code_with_a_seventh_character_is_its_six_character_sibling() -> None:
+    """'Other fracture of unspecified lower leg' (S82.899A) said of the left ankle is S82.892A."""
+    assert code("Left ankle fracture.").diagnoses() == ["S82.892A"]
+
+
+def test_esrd_beside_a_ckd_stage_is_n18_6_with_its_dialysis_status() -> None:
+    """Guideline I.C.14.a.1: a CKD stage and ESRD documented together are N18.6 only; N18.6's note asks for
+    the dialysis status (Z99.2), said as 'requiring hemodialysis'."""
+    dx = code("Chronic kidney disease stage 5, now end-stage renal disease requiring hemodialysis.").diagnoses()
+    assert {"N18.6", "Z99.2"} <= set(dx) and "N18.5" not in dx
+
+
+def test_a_breast_cancer_reads_its_quadrant_after_a_comma_and_its_receptor_status() -> None:
+    """'Carcinoma of the left breast, upper outer quadrant, estrogen receptor positive' in a numbered list:
+    C50.412 (the side word need not be used to join the list items) and Z17.0 (C50's note, Z17.-)."""
+    dx = code("Diagnoses:\n2. Carcinoma of the left breast, upper outer quadrant, estrogen receptor positive.").diagnoses()
+    assert dx[:2] == ["C50.412", "Z17.0"]
+
+
+def test_the_site_after_morphology_of_is_the_primary_not_a_metastasis() -> None:
+    """'Carcinoma of the left breast with metastases to the liver': the breast is the primary tumour (C50.912),
+    the liver the metastasis (C78.7); the metastasis word does not make the breast secondary (C79.81)."""
+    dx = code("Carcinoma of the left breast with metastases to the liver.").diagnoses()
+    assert {"C50.912", "C78.7"} <= set(dx) and "C79.81" not in dx
+
+
+def test_a_central_venous_catheter_is_an_infusion_device_in_the_superior_vena_cava() -> None:
+    """Its tip lies in the superior vena cava (02HV33Z), whichever vein it enters by; a catheter said to be
+    removed is no insertion."""
+    assert code("A right internal jugular central venous catheter was placed.").procedures() == ["02HV33Z"]
+    assert code("Insertion of a right internal jugular tunneled dialysis catheter.").procedures() == ["02HV33Z"]
+    assert not code("The central venous catheter was removed.").procedures()
+
+
+def test_open_said_is_the_open_approach_not_a_natural_opening() -> None:
+    """'Open' marks the approach with a pseudo-word: a stem 'open' would read 'Via Natural or Artificial
+    Opening' (0DTJ7ZZ)."""
+    assert code("She underwent an open appendectomy.").procedures() == ["0DTJ0ZZ"]

@@ -85,7 +85,7 @@ class Term:
         return any(s.isdigit() for s in self.stems)
 
 
-LIST_BREAK = re.compile(r"[,;:]|(?<=\w\w)\.(?=\s)|\b(?:and|or|as well as|plus)\b", re.I)
+LIST_BREAK = re.compile(r"[,;:]|(?:(?<=\w\w)|(?<=\d))\.(?=\s)|\b(?:and|or|as well as|plus)\b", re.I)
 
 
 def list_segments(text: str, tokens: list[Token]) -> list[int]:
@@ -244,7 +244,10 @@ class Lexicon:
         if segments is not None:
             members: dict[int, list[int]] = defaultdict(list)
             for i, seg in enumerate(segments):
-                members[seg].append(i)
+                # a side word need not be used to join items: the side is read later ("carcinoma of the left
+                # breast, upper outer quadrant" joins its items; verify takes the side)
+                if coordination or not set(tokens[i].stems) <= BODY_PART_SIDES:
+                    members[seg].append(i)
         for s_start, s_end in sentences:
             where: dict[str, list[int]] = defaultdict(list)
             for i in range(s_start, s_end):

@@ -279,6 +279,18 @@ def _device_unsaid(term: object, sentence_stems: frozenset[str]) -> bool:
     return term.path.startswith(operations) and not words & sentence_stems
 
 
+REMOVED = frozenset(phrase_stems("removed removal withdrawn withdrawal pulled"))
+PUT_IN = frozenset(phrase_stems("inserted insertion placed placement put implanted introduced insert place"))
+
+
+def _taken_out(term: object, sentence_stems: frozenset[str]) -> bool:
+    """An Insertion reading of a device the sentence says was taken out, not put in: 'the central venous
+    catheter was removed' is no 02HV33Z."""
+    code = strip_code(term.code)
+    return len(code) > 2 and code[0] == "0" and code[2] == "H" and bool(REMOVED & sentence_stems) \
+        and not PUT_IN & sentence_stems
+
+
 def _finding_not_done(term: object, sentence_stems: frozenset[str]) -> bool:
     """A root operation whose name is also a finding ('dilation of the pancreatic duct' on a CT, 'compression
     of the duodenum') in a sentence that does not say a procedure was done (rules/en/finding_operations.json)."""
@@ -460,7 +472,8 @@ class Locate:
             readings = [r for r in per_mention.get(mention.id, [])
                         if not _absence_unsaid(state.text, tokens, *r) and not _device_unsaid(r[1], sentence_stems)
                         and not (mention.type == "diagnosis" and _describes_appearance(state.text, tokens, r[0]))
-                        and not (mention.type == "procedure" and _finding_not_done(r[1], sentence_stems))]
+                        and not (mention.type == "procedure" and (_finding_not_done(r[1], sentence_stems)
+                                                                  or _taken_out(r[1], sentence_stems)))]
             if "readings" in state.scratch:  # asked for by the learning scripts (learn_term_stats.py)
                 state.scratch["readings"].extend((mention.id, term.key, strip_code(term.code), _hidden(m, readings))
                                                  for m, term in readings)

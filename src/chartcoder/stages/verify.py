@@ -28,7 +28,15 @@ from chartcoder.rules import load_rules
 from chartcoder.stages.analyze import near_stems, near_tokens, operation_stems, operation_tokens, sentence_span
 from chartcoder.stages.en_text import Token, abbreviation_words, absent_words, expansion, note_tokens, phrase_stems, stem
 from chartcoder.stages.learned import train_precision, usually_wrong
-from chartcoder.stages.lexicon import BODY_PART_SIDES, body_part_key_words, body_part_words, table_row_words, table_rows
+from chartcoder.stages.lexicon import (
+    BODY_PART_SIDES,
+    body_part_key_words,
+    body_part_words,
+    lexicon,
+    strip_code,
+    table_row_words,
+    table_rows,
+)
 from chartcoder.types import Candidate, Span
 
 SEVENTH_WORDS = (("sequela", "S"), ("subsequent", "D"))
@@ -42,6 +50,7 @@ _MORPHOLOGY_WORD = re.compile(_MORPHOLOGY, re.I)
 # a site word qualifying a malignant morphology word ('renal cell carcinoma', 'prostatic adenocarcinoma')
 _PRIMARY_MORPHOLOGY_AFTER = re.compile(r"(?:[\s-]+[a-z]+){0,2}?[\s-]+" + _MORPHOLOGY + r"\b", re.I)
 _METASTASIS_AFTER = re.compile(r"[\s-]+metasta", re.I)
+_MORPHOLOGY_OF_BEFORE = re.compile(r"\b" + _MORPHOLOGY + r"\s+of\s+(?:the\s+)?(?:(?:left|right|bilateral)\s+)?$", re.I)
 _FROM_BEFORE = re.compile(r"\bfrom\s+(?:an?\s+|the\s+|a\s+primary\s+)?$", re.I)
 
 
@@ -155,7 +164,10 @@ STENT_COUNT = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "
 STENT_FINDING = frozenset(phrase_stems("restenosis stenosis thrombosis occlusion migration fracture"))
 DEVICE_COUNT_VALUES = {2: "Two", 3: "Three"}
 VESSEL_DILATIONS = ("27", "37", "47", "57", "67")  # Dilation tables of the heart and great vessels, arteries, veins
-STATED_APPROACHES = frozenset(phrase_stems("percutaneous endoscopic external")) | OPEN_INCISIONS | {"open"}
+# 'open' is a stop word: _said_open marks an open approach said with this pseudo-stem, which no row title has
+# (a stem 'open' would read the '... Opening' rows)
+SAID_OPEN = "__open__"
+STATED_APPROACHES = frozenset(phrase_stems("percutaneous endoscopic external")) | OPEN_INCISIONS | {SAID_OPEN}
 INTRALUMINAL_DEVICE = frozenset(phrase_stems("intraluminal device"))
 
 
@@ -204,6 +216,43 @@ def counted_device(cs: CodeSystem, code: str, count: int, notes: list[str]) -> s
                 notes.append(f"{count} devices said: {meaning}")
                 return code[:5] + value + code[6]
     return code
+
+
+PLACE_BEFORE = re.compile(r"\b(?:at|in|on|into|from)\b", re.I)
+
+
+@cache
+def _places_of_occurrence(cs: CodeSystem) -> tuple[tuple[str, str], ...]:
+    """(place, Y92 code) from the External Cause Index, longest first: a residence's rooms, then the places of
+    'Place of occurrence' (no NEC, NOS or 'specified' residual)."""
+    found: dict[str, str] = {}
+    for path in ("Place of occurrence, residence", "Place of occurrence"):
+        for entry in cs.index_lookup(path, source="eindex")[:1]:
+            for place, code in entry.subterm_codes.items():
+                if code and not re.search(r"\b(?:NEC|NOS|specified)\b|[,(]", place):
+                    found.setdefault(place.lower(), code)
+    return tuple(sorted(found.items(), key=lambda pc: -len(pc[0])))
+
+
+def _place_said(text: str, start: int, end: int, places: tuple[tuple[str, str], ...]) -> tuple[str, str, tuple[int, int]] | None:
+    """The place a sentence says the event happened in ('at home', 'in the kitchen', 'on the street')."""
+    for place, code in places:
+        m = re.search(rf"\b(?:at|in|on|into|from)\s+(?:(?:the|a|an|his|her|their|its|our)\s+)?{re.escape(place)}\b",
+                      text[start:end], re.I)
+        if m:
+            return place, code, (start + m.start(), start + m.end())
+    return None
+
+
+@cache
+def _primary_codes(cs: CodeSystem) -> dict[str, str]:
+    """Neoplasm Table paths of the primary malignant column -> code (the lexicon holds the table's rows)."""
+    return {t.key: strip_code(t.code) for t in lexicon(cs).terms if t.key.endswith("[Malignant Primary]")}
+
+
+def _primary_of(cs: CodeSystem, path: str) -> str | None:
+    """The Neoplasm Table's primary malignant code of the site a secondary reading's path names."""
+    return _primary_codes(cs).get(path.replace("[Malignant Secondary]", "[Malignant Primary]"))
 
 
 def _singular(text: str) -> str:
@@ -277,10 +326,28 @@ def _side_stated(state: CaseState, cs: CodeSystem, cand: Candidate, code: str | 
     parents = cs.parents(code)
     sibling = next((k for k in cs.children(parents[0][0]) if cs.is_valid(k) and (cs.title(k) or "") == wanted),
                    None) if parents else None
+    if sibling is None and parents and len(code.replace(".", "")) == 7:
+        sibling = _sided_with_seventh(cs, code, parents[0][0], side)  # 'left ankle fracture': S82.892A
     if sibling is None:
         return code
     notes.append(f"{code} -> {sibling} (the side the mention names)")
     return sibling
+
+
+def _sided_with_seventh(cs: CodeSystem, code: str, base: str, side: str) -> str | None:
+    """The sided sibling of a code with a 7th character: the side is a sibling of the 6-character code
+    (S82.899 'Other fracture of unspecified lower leg' -> S82.892), which takes the same 7th character."""
+    title = cs.title(base) or ""
+    wanted = re.sub(r"\bunspecified\b", "bilateral" if side == "bilater" else side, title, count=1)
+    up = cs.parents(base)
+    if wanted == title or not up:
+        return None
+    for k in cs.children(up[0][0]):
+        if (cs.title(k) or "") == wanted:
+            chars = k.replace(".", "").ljust(6, "X") + code[-1]
+            full = f"{chars[:3]}.{chars[3:]}"
+            return full if cs.is_valid(full) else None
+    return None
 
 
 DOMINANCE = frozenset(phrase_stems("dominant nondominant ambidextrous"))
@@ -480,7 +547,7 @@ def complete_pcs(cs: CodeSystem, prefix: str, stems: set[str], notes: list[str],
     if prefix[0] == "0" and (stems & OPEN_INCISIONS or prefix[:2] == "0V" and "inguin" in stems):
         tied = [(conflict, code) for conflict, code in tied if code[4] == "0"] or tied
     # a closed reduction puts the bone back without an incision: Reposition, External
-    if prefix[0] == "0" and prefix[2:3] == "S" and "close" in stems and not stems & {"open", "percutan"}:
+    if prefix[0] == "0" and prefix[2:3] == "S" and "close" in stems and not stems & {SAID_OPEN, "percutan"}:
         tied = [(conflict, code) for conflict, code in tied if code[4] == "X"] or tied
     both = [(conflict, code) for conflict, code in tied if "bilater" in words_of[code]]
     if prefix[0] in "BC" and both and not stems & SIDES:
@@ -555,7 +622,7 @@ def _approach_stated(title: str, stems: set[str]) -> bool:
     found = _APPROACH.search(title)
     words = set(phrase_stems(found.group(1))) - {_APPROACH_STEM} if found else set()
     if found and found.group(1).strip() == "Open Approach":
-        words = {"open"}  # a stop word, which _said_open puts in the stems when the text says it
+        words = {SAID_OPEN}  # a stop word, which _said_open marks in the stems when the text says it
     return bool(words) and words <= stems
 
 
@@ -697,8 +764,14 @@ def _said_together(tokens: list[Token], words: frozenset[str]) -> tuple[Token, T
 
 # ICD-10-PCS body part values an inspection of an intestinal tract reaches (the Body Part Key's tracts)
 INSPECTED_TRACTS = {"0DJ0": "123456789", "0DJD": "ABCEFGHKLMNPQ"}
+IDENTIFY_CATEGORY = re.compile(r"code to identify .*\(([A-Z]\d[0-9A-Z]?)\.-\)()$", re.I)
+# a 'use additional code' note that names one status code: its words less 'status' are what the text must say
+IDENTIFY_ONE = re.compile(r"code to identify (?:the )?([a-z ]+?)(?: status)? \([A-Z]\d[0-9A-Z.]*\)$", re.I)
+# Excludes1 pairs whose winner a guideline names: a CKD stage and ESRD are N18.6 only (I.C.14.a.1)
+PREVAILS = {"N18.6": "N18"}
 SAME_AS_BEFORE = re.compile(r"[\s:]*(?:same|unchanged|as above|identical)\b", re.I)
 UNDERLYING = frozenset(phrase_stems("underlying any associated"))
+STATUS = frozenset(phrase_stems("status"))  # 'estrogen receptor positive status' is said without it
 MAX_RANGE_CODES = 400  # a 'use additional code' range wider than this names a chapter, not a code to look for
 
 
@@ -710,7 +783,7 @@ def _range_titles(cs: CodeSystem, low: str, high: str) -> tuple[tuple[str, froze
                            (low, high + "~")).fetchall()
     if len(rows) > MAX_RANGE_CODES:
         return ()
-    return tuple((code, frozenset(phrase_stems(title))) for code, title in rows
+    return tuple((code, frozenset(phrase_stems(title)) - STATUS) for code, title in rows
                  if _within(code, low, high) and not re.search(r"\b(?:unspecified|other|NEC)\b", title, re.I))
 
 
@@ -767,7 +840,7 @@ class Verify:
                 else:
                     stems = operation_stems(state, cand.evidence) or stems  # the sentence's, read above, when no word is near
                     if _said_open(state, cand):
-                        stems = stems | {"open"}
+                        stems = stems | {SAID_OPEN}
                     if cand.code[:1] == "0":
                         keyed = body_part_key_words(cs, stems) - stems
                         if keyed:  # an anatomical term the Body Part Key files under a body part ('femoral head')
@@ -813,7 +886,7 @@ class Verify:
         self._less_specific(live, sentence_of)
         self._postoperative_diagnosis(state, live)
         self._behaviour_stated(live, self.systems["diagnosis"])
-        self._site_of_the_primary(state.text, live)
+        self._site_of_the_primary(state.text, live, self.systems["diagnosis"])
         self._external_cause_with_injury(state, live, sentence_of)
         self._former_smoker(state, live, self.systems["diagnosis"], sentence_of)
         self._uncomplicated_use(live)
@@ -831,6 +904,8 @@ class Verify:
         heart_failure = self._heart_failure_type(live, self.systems["diagnosis"])
         additional = self._use_additional(state, live, self.systems["diagnosis"], sentence_of)
         self._combination_hypertension(live + additional, self.systems["diagnosis"])  # a CKD stage added just now
+        if state.case.scope == "encounter":
+            additional += self._place_of_occurrence(state, live, self.systems["diagnosis"], sentence_of)
         state.candidates = first + verified + heart_failure + additional + \
             self._bmi(state, live, self.systems["diagnosis"]) + \
             self._family_history(state, live, self.systems["diagnosis"])
@@ -1075,6 +1150,26 @@ class Verify:
                 infarct.evidence = merged_spans(infarct.evidence + occlusion.evidence)
                 occlusion.rejected = f"the occlusion caused the infarction: combined in {code}"
                 break
+
+    @staticmethod
+    def _place_of_occurrence(state: CaseState, cands: list[Candidate], cs: CodeSystem,
+                             sentence_of: dict[int, int]) -> list[Candidate]:
+        """The place where an injury happened, once, with the external cause of its initial encounter
+        (guideline I.C.20.b, encounter scope): 'fell at home' is W19.XXXA and Y92.009, from the External Cause
+        Index's 'Place of occurrence' (a room of a residence before the same word elsewhere)."""
+        places = _places_of_occurrence(cs)
+        for c in cands:
+            if c.rejected or c.type != "diagnosis" or not ("V00" <= c.code[:3] <= "Y38") or not c.code.endswith("A"):
+                continue
+            a, b = sentence_span(state, sentence_of[c.mention_id])
+            found = PLACE_BEFORE.search(state.text, a, b) and _place_said(state.text, a, b, places)
+            if found:
+                place, code, (start, end) = found
+                c.notes_checked.append(f"place of occurrence: {code} ('{place}')")
+                return [_instructed(cs, code, c.mention_id, [Span(start=start, end=end, text=state.text[start:end])],
+                                    f"eindex: Place of occurrence, {place}",
+                                    f"added with the external cause {c.code}: place of occurrence (I.C.20.b)", 0.6)]
+        return []
 
     @staticmethod
     def _postoperative_diagnosis(state: CaseState, cands: list[Candidate]) -> None:
@@ -1332,7 +1427,7 @@ class Verify:
                 c.rejected = f"the record states the behaviour of this site ({elsewhere[0].code}): not unspecified"
 
     @staticmethod
-    def _site_of_the_primary(text: str, cands: list[Candidate]) -> None:
+    def _site_of_the_primary(text: str, cands: list[Candidate], cs: CodeSystem | None = None) -> None:
         """A metastasis is secondary at the site it is in, not at the site it came from: in 'metastasis from
         renal carcinoma' or 'liver metastases of colon cancer' the kidney and the colon name the primary
         tumour (the site word qualifies a malignant morphology word, or follows 'from'), so the Neoplasm
@@ -1350,6 +1445,18 @@ class Verify:
                 if all(_PRIMARY_MORPHOLOGY_AFTER.match(text, end) or _FROM_BEFORE.search(text, max(0, start - 40), start)
                        for start, end, _ in sites):
                     c.rejected = f"'{sites[0][2]}' names the site of the primary tumour, not of the metastasis"
+                elif cs is not None and all(_MORPHOLOGY_OF_BEFORE.search(text, max(0, start - 50), start)
+                                            for start, _, _ in sites):
+                    # 'carcinoma of the left breast with metastases to the liver': the breast is the primary
+                    primary = _primary_of(cs, c.path[0])
+                    full = complete_cm(cs, primary, set(phrase_stems(" ".join(e.text for e in c.evidence)))
+                                       | set(phrase_stems(text[max(0, sites[0][0] - 50):sites[0][0]])), []) \
+                        if primary else None
+                    if full is not None:
+                        c.notes_checked.append(f"{c.code} -> {full}: '{sites[0][2]}' follows '<morphology> of', the "
+                                               f"site of the primary tumour; its metastases are named after 'to'")
+                        c.code, c.title = full, cs.title(full) or ""
+                        c.path = [c.path[0].replace("[Malignant Secondary]", "[Malignant Primary]")]
             elif "[Malignant Primary]" in c.path[0] and all(_METASTASIS_AFTER.match(text, end) for _, end, _ in sites):
                 c.rejected = f"'{sites[0][2]}' names the site of a metastasis, not of the primary tumour"
 
@@ -1420,7 +1527,9 @@ class Verify:
                         if sentence_of.get(other.mention_id) != sentence_of.get(c.mention_id):
                             c.notes_checked.append(f"Excludes1 with {other.code}: named apart, unrelated (I.A.12.a)")
                             continue
-                        loser = c if c.score < other.score else other
+                        named = next((x for x, y in ((c, other), (other, c))  # a guideline names the winner
+                                      if x.code in PREVAILS and y.code.startswith(PREVAILS[x.code])), None)
+                        loser = (other if named is c else c) if named else c if c.score < other.score else other
                         winner = other if loser is c else c
                         loser.rejected = f"Excludes1 of {note.source}: '{note.text}' (kept {winner.code})"
                         winner.notes_checked.append(f"Excludes1 with {loser.code} checked: kept {winner.code}")
@@ -1472,17 +1581,18 @@ class Verify:
             for note in cs.notes(c.code):
                 if note.kind != "use_additional_code":
                     continue
-                ranged = CODE_RANGE.search(note.text)
-                if ranged:  # 'code to identify stage of chronic kidney disease (N18.1-N18.6)'
+                ranged = CODE_RANGE.search(note.text) or IDENTIFY_CATEGORY.match(note.text)
+                if ranged:  # 'code to identify stage of chronic kidney disease (N18.1-N18.6)', '... status (Z17.-)'
                     found = self._said_in_range(state, sentence_of[c.mention_id], cs, ranged.group(1),
-                                                ranged.group(2), present)
+                                                ranged.group(2) or ranged.group(1), present)
                     if found is not None:
                         code, span, path = found
                         add(c, note, code, span, f"; {path}")
                     continue
-                if note.text.lower().startswith("code"):
+                identify = IDENTIFY_ONE.match(note.text)  # 'code to identify dialysis status (Z99.2)'
+                if note.text.lower().startswith("code") and identify is None:
                     continue  # a general instruction: flagged, not added
-                words = re.sub(r"\([^)]*\)", " ", note.text)
+                words = re.sub(r"\([^)]*\)", " ", identify.group(1) if identify else note.text)
                 words, _, unsaid = words.partition(" without ")  # 'dementia without behavioral disturbance'
                 if unsaid and set(phrase_stems(unsaid)) <= all_stems:
                     continue  # the text says what the code is without

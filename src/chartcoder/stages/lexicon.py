@@ -1064,16 +1064,24 @@ def keyed_elsewhere(cs: CodeSystem, path: str, tokens: list[Token], positions: t
     """The Body Part Key term a reading's body part word is only part of, when the key files it under another
     body part: the 'head' of "the femoral head was excised" is Upper Femur, not the Head (0WB0)."""
     part = _path_body_part(cs, path)
-    if not part:
+    entries = _keyed_terms_holding(cs, part) if part else ()
+    if not entries:
         return None
     for at in positions:
         if not part & set(tokens[at].stems):
             continue
         near = {s for t in tokens[max(0, at - 2):at + 3] for s in t.stems}
-        for keyed, words, phrase in _body_part_key_entries(cs):
-            if part < frozenset(words) <= near and keyed != part:
+        for words, phrase in entries:
+            if words <= near:
                 return phrase
     return None
+
+
+@lru_cache(maxsize=4096)
+def _keyed_terms_holding(cs: CodeSystem, part: frozenset[str]) -> tuple[tuple[frozenset[str], str], ...]:
+    """The Body Part Key terms that hold a body part's words and more, filed under another body part."""
+    return tuple((frozenset(words), phrase) for keyed, words, phrase in _body_part_key_entries(cs)
+                 if part < frozenset(words) and keyed != part)
 
 
 def body_part_key_words(cs: CodeSystem, stems: set[str] | frozenset[str]) -> set[str]:

@@ -1810,3 +1810,12 @@ def test_open_said_is_the_open_approach_not_a_natural_opening() -> None:
     """'Open' marks the approach with a pseudo-word: a stem 'open' would read 'Via Natural or Artificial
     Opening' (0DTJ7ZZ)."""
     assert code("She underwent an open appendectomy.").procedures() == ["0DTJ0ZZ"]
+
+
+def test_metastasis_sites_joined_by_and_are_each_coded() -> None:
+    """'metastases to the liver and bone': the bone is a second secondary site (C79.51), read from the
+    Neoplasm Table although the metastasis word is said once."""
+    dx = code("Carcinoma of the left breast with metastases to the liver and bone.").diagnoses()
+    assert {"C50.912", "C78.7", "C79.51"} <= set(dx)
+    assert {"C78.7", "C79.51"} <= set(code("Liver and bone metastases.").diagnoses())
+    assert code("Bone metastases and the patient was treated.").diagnoses() == ["C79.51"]

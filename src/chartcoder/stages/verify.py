@@ -250,6 +250,18 @@ def _primary_codes(cs: CodeSystem) -> dict[str, str]:
     return {t.key: strip_code(t.code) for t in lexicon(cs).terms if t.key.endswith("[Malignant Primary]")}
 
 
+@cache
+def _secondary_sites(cs: CodeSystem) -> dict[str, tuple[str, str]]:
+    """One-word Neoplasm Table sites -> (their secondary malignant code, path): 'bone' C79.51, 'liver' C78.7."""
+    out: dict[str, tuple[str, str]] = {}
+    for t in lexicon(cs).terms:
+        if t.key.startswith("neoplasm: Neoplasm, neoplastic, ") and t.key.endswith("[Malignant Secondary]"):
+            words = [w for w in t.stems if not w.startswith("__")]
+            if len(words) == 1 and "," not in t.key.removeprefix("neoplasm: Neoplasm, neoplastic, "):
+                out.setdefault(words[0], (strip_code(t.code), t.key))
+    return out
+
+
 def _primary_of(cs: CodeSystem, path: str) -> str | None:
     """The Neoplasm Table's primary malignant code of the site a secondary reading's path names."""
     return _primary_codes(cs).get(path.replace("[Malignant Secondary]", "[Malignant Primary]"))
@@ -887,6 +899,7 @@ class Verify:
         self._postoperative_diagnosis(state, live)
         self._behaviour_stated(live, self.systems["diagnosis"])
         self._site_of_the_primary(state.text, live, self.systems["diagnosis"])
+        joined_sites = self._metastases_joined(state.text, live, self.systems["diagnosis"])
         self._external_cause_with_injury(state, live, sentence_of)
         self._former_smoker(state, live, self.systems["diagnosis"], sentence_of)
         self._uncomplicated_use(live)
@@ -906,7 +919,7 @@ class Verify:
         self._combination_hypertension(live + additional, self.systems["diagnosis"])  # a CKD stage added just now
         if state.case.scope == "encounter":
             additional += self._place_of_occurrence(state, live, self.systems["diagnosis"], sentence_of)
-        state.candidates = first + verified + heart_failure + additional + \
+        state.candidates = first + verified + joined_sites + heart_failure + additional + \
             self._bmi(state, live, self.systems["diagnosis"]) + \
             self._family_history(state, live, self.systems["diagnosis"])
         return state
@@ -1459,6 +1472,33 @@ class Verify:
                         c.path = [c.path[0].replace("[Malignant Secondary]", "[Malignant Primary]")]
             elif "[Malignant Primary]" in c.path[0] and all(_METASTASIS_AFTER.match(text, end) for _, end, _ in sites):
                 c.rejected = f"'{sites[0][2]}' names the site of a metastasis, not of the primary tumour"
+
+    @staticmethod
+    def _metastases_joined(text: str, cands: list[Candidate], cs: CodeSystem) -> list[Candidate]:
+        """A metastasis site joined by 'and' to another one ('metastases to the liver and bone', 'liver and bone
+        metastases') is a second secondary neoplasm: a diagnosis reading does not share the metastasis word
+        across 'and', so the Neoplasm Table's secondary column is read for the joined site here (C79.51)."""
+        sites = _secondary_sites(cs)
+        present = {c.code[:3] for c in cands if not c.rejected and c.type == "diagnosis"}
+        added: list[Candidate] = []
+        for c in [c for c in cands if not c.rejected and c.path and "[Malignant Secondary]" in c.path[0]]:
+            for e in c.evidence:
+                after = re.match(r"\s+and\s+(?:the\s+)?([a-z]+)\b", text[e.end:e.end + 40], re.I)
+                before = re.search(r"\b([a-z]+)\s+and\s+$", text[max(0, e.start - 40):e.start], re.I)
+                for m, start in ((after, e.end), (before, max(0, e.start - 40))):
+                    found = sites.get(stem(m.group(1).lower())) if m else None
+                    if found is None or found[0][:3] in present:
+                        continue
+                    code = complete_cm(cs, found[0], set(), [])
+                    if code is None:
+                        continue
+                    span = Span(start=start + m.start(1), end=start + m.end(1), text=m.group(1))
+                    added.append(Candidate(code=code, system=cs.id, type="diagnosis", mention_id=c.mention_id,
+                                           evidence=[span], path=[found[1]], source="neoplasm", score=c.score,
+                                           title=cs.title(code) or "",
+                                           notes_checked=[f"a metastasis site joined by 'and' to {c.code}'s"]))
+                    present.add(code[:3])
+        return added
 
     @staticmethod
     def _less_specific(cands: list[Candidate], sentence_of: dict[int, int]) -> None:

@@ -218,7 +218,8 @@ def counted_device(cs: CodeSystem, code: str, count: int, notes: list[str]) -> s
     return code
 
 
-PLACE_BEFORE = re.compile(r"\b(?:at|in|on|into|from)\b", re.I)
+PLACE_PREPOSITION = r"\b(?:at|in|on|into|from)"  # 'fell at home', 'in the kitchen'
+PLACE_BEFORE = re.compile(PLACE_PREPOSITION + r"\b", re.I)
 
 
 @cache
@@ -237,7 +238,7 @@ def _places_of_occurrence(cs: CodeSystem) -> tuple[tuple[str, str], ...]:
 def _place_said(text: str, start: int, end: int, places: tuple[tuple[str, str], ...]) -> tuple[str, str, tuple[int, int]] | None:
     """The place a sentence says the event happened in ('at home', 'in the kitchen', 'on the street')."""
     for place, code in places:
-        m = re.search(rf"\b(?:at|in|on|into|from)\s+(?:(?:the|a|an|his|her|their|its|our)\s+)?{re.escape(place)}\b",
+        m = re.search(rf"{PLACE_PREPOSITION}\s+(?:(?:the|a|an|his|her|their|its|our)\s+)?{re.escape(place)}\b",
                       text[start:end], re.I)
         if m:
             return place, code, (start + m.start(), start + m.end())
@@ -334,10 +335,8 @@ def _side_stated(state: CaseState, cs: CodeSystem, cand: Candidate, code: str | 
     if len(sides) != 1:
         return code
     side = sides.pop()
-    wanted = re.sub(r"\bunspecified\b", "bilateral" if side == "bilater" else side, title, count=1)
+    sibling = next((k for k in _sided_siblings(cs, code, side) if cs.is_valid(k)), None)
     parents = cs.parents(code)
-    sibling = next((k for k in cs.children(parents[0][0]) if cs.is_valid(k) and (cs.title(k) or "") == wanted),
-                   None) if parents else None
     if sibling is None and parents and len(code.replace(".", "")) == 7:
         sibling = _sided_with_seventh(cs, code, parents[0][0], side)  # 'left ankle fracture': S82.892A
     if sibling is None:
@@ -346,20 +345,26 @@ def _side_stated(state: CaseState, cs: CodeSystem, cand: Candidate, code: str | 
     return sibling
 
 
+def _sided_siblings(cs: CodeSystem, code: str, side: str) -> list[str]:
+    """The siblings of a code of unspecified side whose title names the side instead ('..., unspecified
+    ovary' -> '..., left ovary')."""
+    title = cs.title(code) or ""
+    wanted = re.sub(r"\bunspecified\b", "bilateral" if side == "bilater" else side, title, count=1)
+    parents = cs.parents(code)
+    if wanted == title or not parents:
+        return []
+    return [k for k in cs.children(parents[0][0]) if (cs.title(k) or "") == wanted]
+
+
 def _sided_with_seventh(cs: CodeSystem, code: str, base: str, side: str) -> str | None:
     """The sided sibling of a code with a 7th character: the side is a sibling of the 6-character code
     (S82.899 'Other fracture of unspecified lower leg' -> S82.892), which takes the same 7th character."""
-    title = cs.title(base) or ""
-    wanted = re.sub(r"\bunspecified\b", "bilateral" if side == "bilater" else side, title, count=1)
-    up = cs.parents(base)
-    if wanted == title or not up:
+    found = _sided_siblings(cs, base, side)
+    if not found:
         return None
-    for k in cs.children(up[0][0]):
-        if (cs.title(k) or "") == wanted:
-            chars = k.replace(".", "").ljust(6, "X") + code[-1]
-            full = f"{chars[:3]}.{chars[3:]}"
-            return full if cs.is_valid(full) else None
-    return None
+    chars = found[0].replace(".", "").ljust(6, "X") + code[-1]
+    full = f"{chars[:3]}.{chars[3:]}"
+    return full if cs.is_valid(full) else None
 
 
 DOMINANCE = frozenset(phrase_stems("dominant nondominant ambidextrous"))
@@ -1149,11 +1154,11 @@ class Verify:
         titles = _infarction_titles(cs)
         for infarct in [c for c in dx if c.code == "I63.9"]:
             sentence = sentence_of[infarct.mention_id]
+            stems = _sentence_stems(state, sentence)
+            cause = "embolism" if stem("embolism") in stems else "thrombosis" if stem("thrombosis") in stems \
+                else "unspecified occlusion or stenosis"
             for occlusion in [c for c in dx if c.code[:3] in ("I65", "I66") and sentence_of[c.mention_id] == sentence]:
                 artery = (occlusion.title or "").removeprefix("Occlusion and stenosis of ")
-                stems = _sentence_stems(state, sentence)
-                cause = "embolism" if stem("embolism") in stems else "thrombosis" if stem("thrombosis") in stems \
-                    else "unspecified occlusion or stenosis"
                 code = titles.get(_singular(f"{cause} of {artery}"))
                 if code is None:
                     continue
@@ -1640,14 +1645,15 @@ class Verify:
                 if not stems or not stems <= all_stems \
                         or any(p.startswith(ref) for ref in note.referenced_codes() for p in present):
                     continue  # a code of the category the note names is there ('tobacco dependence (F17.-)')
-                # said as one phrase: 'history of tobacco dependence' is not 'History of present illness' and a
-                # 'tobacco dependence' elsewhere
-                said = next((w for a, b in state.scratch["sentence_tokens"]
-                             for w in [_said_together(state.scratch["tokens"][a:b], stems)] if w), None)
                 refs = [ref for ref in note.referenced_codes() if cs.is_valid(ref)]
                 # codes listed as alternatives (by severity: F02.80, F02.A0, F02.B0, F02.C0): the one whose title
                 # the text says most of, else the first
                 ref = max(refs, key=lambda r: len(set(phrase_stems(cs.title(r) or "")) & all_stems), default=None)
+                # said as one phrase: 'history of tobacco dependence' is not 'History of present illness' and a
+                # 'tobacco dependence' elsewhere
+                said = None if ref is None else next(
+                    (w for a, b in state.scratch["sentence_tokens"]
+                     for w in [_said_together(state.scratch["tokens"][a:b], stems)] if w), None)
                 if ref is not None and said is not None:
                     first, last = said
                     add(c, note, ref, Span(start=first.start, end=last.end, text=state.text[first.start : last.end]))

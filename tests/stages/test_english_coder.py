@@ -309,7 +309,7 @@ def test_no_code_outside_the_edition() -> None:
 
 
 @pytest.mark.parametrize(("note", "expected"), [
-    ("Hypothyroidism induced by amiodarone.", {"E03.9", "T46.2X5A"}),        # adverse effect: manifestation + T..5
+    ("Hypothyroidism induced by amiodarone.", {"E03.2", "T46.2X5A"}),        # adverse effect: manifestation (due to medicaments) + T..5
     ("Paracetamol overdose with suicidal intent.", {"T39.1X2A"}),            # intentional self-harm
     ("Admitted for paracetamol overdose.", {"T39.1X1A"}),                    # intent not stated: accidental
     ("Warfarin underdosing due to noncompliance.", {"T45.516A"}),
@@ -1819,3 +1819,49 @@ def test_metastasis_sites_joined_by_and_are_each_coded() -> None:
     assert {"C50.912", "C78.7", "C79.51"} <= set(dx)
     assert {"C78.7", "C79.51"} <= set(code("Liver and bone metastases.").diagnoses())
     assert code("Bone metastases and the patient was treated.").diagnoses() == ["C79.51"]
+
+
+def test_a_findings_line_of_a_gallbladder_reads_its_stones_there() -> None:
+    """'Distended, gangrenous gallbladder with multiple stones': the stones are the gallbladder's, read with
+    its gangrene as one combination (K80.00, through the index's 'with, calculus, stones in, gallbladder'),
+    not the learned 'stone' of the training notes (kidney, N20.0) nor 'distended' as an abdominal
+    distension (R14.0)."""
+    dx = code("Findings: Distended, gangrenous gallbladder with multiple stones.").diagnoses()
+    assert dx == ["K80.00"]
+    assert code("He had stones.").diagnoses() == ["N20.0"]  # no site said: the learned reading stands
+    assert code("The abdomen was distended.").diagnoses() == ["R14.0"]
+
+
+def test_a_condition_caused_by_a_drug_is_its_adverse_effect() -> None:
+    """'due to', 'secondary to', '-induced' name the drug's adverse effect (Table of Drugs), and the condition
+    takes the code of its category that asks for that adverse effect (I.C.19.e.5(a)); 'chemotherapy' is the
+    Table's antineoplastic drugs without reading an encounter for chemotherapy."""
+    assert code("Hypothyroidism due to amiodarone.").diagnoses() == ["E03.2", "T46.2X5A"]
+    assert set(code("Chemotherapy-induced neutropenia.").diagnoses()) == {"D70.1", "T45.1X5A"}
+    assert set(code("Neutropenia secondary to chemotherapy.").diagnoses()) == {"D70.1", "T45.1X5A"}
+    assert "Z51.11" not in code("She completed four cycles of chemotherapy.").diagnoses()
+
+
+def test_an_overdose_is_a_poisoning_not_also_an_adverse_effect() -> None:
+    """A drug taken in overdose is poisoned, not an adverse effect (I.C.19.e.5(b)); 'intentional' is
+    self-harm."""
+    dx = code("Liver failure due to acetaminophen-induced toxicity after an intentional overdose of acetaminophen.").diagnoses()
+    assert "T39.1X2A" in dx and "T39.1X5A" not in dx
+
+
+def test_an_infection_takes_the_organism_its_culture_grew() -> None:
+    """Sepsis beside 'Blood cultures grew methicillin-resistant Staphylococcus aureus' is A41.02 (the index's
+    organism subterm), the organism's own B95.6- included; a sputum culture names a pneumonia's organism (J13);
+    a negative culture names none, and a blood culture is no pneumonia's."""
+    dx = code("Sepsis. Blood cultures grew methicillin-resistant Staphylococcus aureus.").diagnoses()
+    assert dx == ["A41.02"]
+    assert code("Community-acquired pneumonia. Sputum culture grew Streptococcus pneumoniae.").diagnoses() == ["J13"]
+    assert code("Sepsis. Blood cultures were negative for Staphylococcus aureus.").diagnoses()[0] == "A41.9"
+    assert code("Pneumonia. Blood cultures grew E. coli.").diagnoses()[0] == "J18.9"
+
+
+def test_bipap_is_intermittent_and_cpap_continuous_positive_airway_pressure() -> None:
+    """BiPAP (index: Assistance, Respiratory) is the Intermittent Positive Airway Pressure qualifier, CPAP the
+    Continuous one, for the hours said."""
+    assert code("He was placed on BiPAP for 36 hours.").procedures() == ["5A09458"]
+    assert code("He was treated with CPAP for 12 hours.").procedures() == ["5A09357"]

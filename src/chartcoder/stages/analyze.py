@@ -12,7 +12,16 @@ from chartcoder.llm.agents import options_for
 from chartcoder.pipeline import CaseState
 from chartcoder.rules import load_rules
 from chartcoder.stages.en_text import Token, note_tokens, phrase_stems, stem
-from chartcoder.stages.lexicon import Lexicon, Match, conjoined_items, drop_borrowed, generic_only, lexicon, list_segments
+from chartcoder.stages.lexicon import (
+    Lexicon,
+    Match,
+    caused_by_another_word,
+    conjoined_items,
+    drop_borrowed,
+    generic_only,
+    lexicon,
+    list_segments,
+)
 from chartcoder.types import Assertion, Mention, Section, Span
 
 _HEADING = re.compile(r"^[ \t]*([A-Za-z][A-Za-z /&()-]{1,60}?)[ \t]*:[ \t]*", re.M)
@@ -265,6 +274,15 @@ def _acuity_across_a_cause(text: str, tokens: list[Token], m: Match) -> bool:
     return any(side and all(set(tokens[p].stems) <= ACUITY for p in side) for side in (before, after))
 
 
+HEAD_WITH = re.compile(r"\s+with\s+(?:\w+\s+)?", re.I)
+
+
+def _attached_with(text: str, tokens: list[Token], head: int, nxt: int) -> bool:
+    """Whether the words between two tokens attach the second to the first by 'with' ("gallbladder with
+    multiple stones")."""
+    return HEAD_WITH.fullmatch(text, tokens[head].end, tokens[nxt].start) is not None
+
+
 def _title_says(path: str, word: str) -> bool:
     """Whether a term's index path or title has this word of the note as a word of its own."""
     return word.lower() in path.lower().split()
@@ -293,6 +311,38 @@ def _learned_site_operated_on(m: Match, tokens: list[Token], lex: Lexicon) -> bo
     lo, hi = min(m.positions), max(m.positions)
     beside = [tokens[p].word for p in (lo - 1, hi + 1, hi + 2) if 0 <= p < len(tokens)]
     return any(w in words or PROCEDURE_WORD.search(w) for w in beside)
+
+
+SITE_REACH = 3  # words either side of a learned word where the site it describes is looked for
+
+
+def _drop_learned_of_another_site(matches: list[Match], tokens: list[Token], lex: Lexicon) -> list[Match]:
+    """A word learned alone for one site's condition, said of another site the index pairs it with, reads
+    that site's entry or nothing: 'stone' stands for a kidney stone in the training notes, not in "gallbladder
+    with multiple stones", nor is 'distended' an abdominal distension in "Distended, gangrenous gallbladder"
+    (Distension, gallbladder, K82.8). When a reading already joins the two words, the readings compete in
+    Locate as usual."""
+    joined = [frozenset(m.positions) for m in matches if len(m.positions) > 1]
+    kept = []
+    for m in matches:
+        term = lex.terms[m.term]
+        if term.source == "learned" and len(set(term.stems)) == 1 and _another_site_near(m, tokens, lex, joined):
+            continue
+        kept.append(m)
+    return kept
+
+
+def _another_site_near(m: Match, tokens: list[Token], lex: Lexicon, joined: list[frozenset[int]]) -> bool:
+    p = m.positions[0]
+    code = lex.terms[m.term].code
+    for q in range(max(0, p - SITE_REACH), min(len(tokens), p + SITE_REACH + 1)):
+        if q == p or any(p in j and q in j for j in joined):
+            continue
+        for a in tokens[p].stems:
+            for b in tokens[q].stems:
+                if a != b and any(c[:3] != code[:3] for c in lex.paired_codes(a, b)):
+                    return True
+    return False
 
 
 def _learned_word_qualifies_an_operation(m: Match, tokens: list[Token], lex: Lexicon) -> bool:
@@ -409,14 +459,17 @@ class Analyze:
             lex = lexicons[kind] = lexicon(cs)
             found = drop_borrowed(lex.match(tokens, sent_tokens, segments=segments, coordination=kind == "procedure",
                                             conjoined=conjoined),
-                                  segments if kind == "procedure" else None)
+                                  segments if kind == "procedure" else None,
+                                  None if kind == "procedure" else lambda a, b: _attached_with(text, tokens, a, b))
             matches[kind] = [m for m in found if not in_heading.intersection(m.positions)
                              and not (kind == "diagnosis" and (_procedure_word_only(m, tokens, lex)
                                                                or _learned_site_operated_on(m, tokens, lex)))
                              and not (kind == "procedure" and _learned_word_qualifies_an_operation(m, tokens, lex))
                              and not _across_a_negation(text, tokens, m, lex)
+                             and not caused_by_another_word(m, lex.terms[m.term])
                              and not (kind == "diagnosis" and _acuity_across_a_cause(text, tokens, m))]
-        matches["diagnosis"] = _drop_qualified_generic(matches["diagnosis"], lexicons["diagnosis"])
+        matches["diagnosis"] = _drop_learned_of_another_site(
+            _drop_qualified_generic(matches["diagnosis"], lexicons["diagnosis"]), tokens, lexicons["diagnosis"])
         state.scratch["matches"] = matches
         state.mentions = self._mentions(state, tokens, sent_tokens, matches, lexicons)
         return state

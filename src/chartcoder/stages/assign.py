@@ -8,12 +8,14 @@ supported in the note. Inpatient settings code "probable/suspected" diagnoses as
 
 from __future__ import annotations
 
+import re
 from typing import ClassVar
 
 from chartcoder.llm.agents import options_for
 from chartcoder.pipeline import CaseState
 from chartcoder.types import Assignment, Candidate
 
+ADVERSE_EFFECT = re.compile(r"T[345]\d\.[0-9A-Z]{2}5[A-Z]?")  # Table of Drugs, adverse effect column
 PRIORITY_SECTIONS = ("diagnoses", "assessment", "admission_diagnoses", "procedures")
 
 
@@ -48,7 +50,9 @@ class Assign:
                 determined=None if any(c.determined is None for c in group) else first.determined,
             )
             section_rank = min((PRIORITY_SECTIONS.index(s) if s in PRIORITY_SECTIONS else 9) for s in sections)
-            assignments.append(((ctype != "diagnosis", section_rank, first.evidence[0].start), a))
+            # the nature of an adverse effect is sequenced before the drug's code (guideline I.C.19.e.5(a))
+            assignments.append(((ctype != "diagnosis", section_rank, ADVERSE_EFFECT.fullmatch(code) is not None,
+                                 first.evidence[0].start), a))
         assignments.sort(key=lambda x: x[0])
         state.assignments = [a for _, a in assignments]
         state.scratch["groups"] = merged

@@ -217,6 +217,12 @@ _SCALE_NAMES = {"stage", "grade", "class", "type", "degree", "phase"}
 _ROMAN = ["i", "ii", "iii", "iv", "v", "vi", "vii", "viii", "ix", "x"]
 _COMPUTED = {"computed", "computerized", "computerised"}
 _CAUSE_AFTER = re.compile(r"\s+(?:to|due)\b", re.I)
+# a drug named as the cause of a condition ("hypothyroidism due to amiodarone") is its adverse effect, as
+# "amiodarone-induced" is: the word after the cause phrase (and an article) carries a pseudo-word the Table of
+# Drugs' adverse-effect column is read with, when that word is the drug's own (lexicon.caused_by_another_word)
+_CAUSED_BY = re.compile(r"\b(?:due to|secondary to|induced by|caused by|attributed to)\s+"
+                        r"(?:(?:the|an?|his|her|their|prior|previous|recent)\s+){0,2}$", re.I)
+CAUSED = "__caused__"
 _NUMBER_WORDS = {"one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "a", "several", "few"}
 _TIME_UNITS = {"hour", "hours", "day", "days", "week", "weeks", "month", "months", "year", "years"}
 _DURATION_BEFORE = {"for", "of", "during", "since", "over", "past", "last"}
@@ -271,6 +277,8 @@ def note_tokens(text: str) -> list[Token]:
             if part not in stops:
                 forms.append(stem(part))
         forms += _spine_region(w)
+        if forms and _CAUSED_BY.search(text, max(0, start - 60), start):
+            forms.append(CAUSED)
         if forms:
             tokens.append(Token(start, end, w, tuple(dict.fromkeys(forms))))
     return tokens

@@ -15,6 +15,7 @@ import os
 import pickle
 import re
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from importlib import resources
@@ -24,7 +25,7 @@ from chartcoder.codesystems import CodeSystem
 from chartcoder.codesystems.icd10pcs import PCS_REPLACED_SINCE_2018
 from chartcoder.codesystems.store import cache_dir, prune_builds
 from chartcoder.rules import load_rules
-from chartcoder.stages.en_text import Token, abbreviation_words, phrase_stems, stem
+from chartcoder.stages.en_text import CAUSED, Token, abbreviation_words, phrase_stems, stem
 
 LEXICON_VERSION = "11"
 NEOPLASM_COLUMNS = {
@@ -227,6 +228,21 @@ class Lexicon:
             self.anchor[rarest].append(i)
         self.anchor = dict(self.anchor)
         self.stem_sets = [frozenset(t.stems) for t in terms]
+        self._pairs: dict[str, dict[str, set[str]]] | None = None
+
+    def paired_codes(self, stem_: str, other: str) -> set[str]:
+        """Codes of the index entries of exactly these two words, a main term and one subterm ('Distension,
+        gallbladder' K82.8 for 'distens' and 'gallbladd')."""
+        if self._pairs is None:
+            pairs: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+            for t in self.terms:
+                two = set(t.stems)
+                if t.source == "index" and len(two) == 2:
+                    a, b = sorted(two)
+                    pairs[a][b].add(t.code)
+                    pairs[b][a].add(t.code)
+            self._pairs = pairs
+        return self._pairs.get(stem_, {}).get(other, set())
 
     def match(self, tokens: list[Token], sentences: list[tuple[int, int]], slack: int = 3,
               segments: list[int] | None = None, coordination: bool = False,
@@ -304,14 +320,17 @@ class Lexicon:
         return out, phrase
 
 
-def drop_borrowed(matches: list[Match], coordinated: list[int] | None = None) -> list[Match]:
+def drop_borrowed(matches: list[Match], coordinated: list[int] | None = None,
+                  heads_with: Callable[[int, int], bool] | None = None) -> list[Match]:
     """Drop a spread-out match that borrows a word from a phrase it does not contain.
 
     In "heart failure with atrial fibrillation", "heart" belongs to the phrase "heart failure", so
     "Fibrillation, heart" (read across the sentence) is not a reading; "chronic hepatitis C virus
     infection" still reads "Hepatitis, viral, C, chronic", as it holds the phrase "hepatitis C" whole.
     With ``coordinated`` (the list items of procedure names), a match across items shares their words
-    as coordination does ("chest and abdominal X-rays" is a chest X-ray too).
+    as coordination does ("chest and abdominal X-rays" is a chest X-ray too). ``heads_with`` says whether
+    the words between two tokens attach the second to the first ('with'): a phrase's head noun may then
+    be shared (diagnoses only: a procedure's site words name one operation's site).
     """
     phrases: dict[int, list[frozenset[int]]] = defaultdict(list)
     for m in matches:
@@ -324,10 +343,18 @@ def drop_borrowed(matches: list[Match], coordinated: list[int] | None = None) ->
         spread = m.positions[-1] - m.positions[0] + 1 > len(m.positions)
         if coordinated is not None and coordinated[m.positions[0]] != coordinated[m.positions[-1]]:
             spread = False  # the list items it joins were checked as coordination when matching
-        if spread and any(not phrase <= pos for p in m.positions for phrase in phrases.get(p, ())):
+        if spread and any(not phrase <= pos and not (heads_with is not None and _head_taken_up(phrase, m.positions)
+                                                     and heads_with(m.positions[0], m.positions[1]))
+                          for p in m.positions for phrase in phrases.get(p, ())):
             continue
         kept.append(m)
     return kept
+
+
+def _head_taken_up(phrase: frozenset[int], positions: tuple[int, ...]) -> bool:
+    """Whether a spread match shares only a phrase's last word, its head noun, and reads on from it: in
+    "gangrenous gallbladder with multiple stones" the gallbladder is gangrenous and holds the stones."""
+    return phrase & set(positions) == {max(phrase)} == {positions[0]}
 
 
 # Stop words (ignored in matching) that still carry the sense of a short title ("both", "one", "more"): such a
@@ -717,13 +744,20 @@ def _morphology_behaviours(cs: CodeSystem) -> list[Term]:
 # Table of Drugs and Chemicals columns, and the pseudo-words the note's wording maps to
 # (rules/en/synonyms.json: "overdose" -> __poisoning__, "suicide" -> __selfharm__, "induced" -> __adverse__…).
 # Poisoning of undetermined intent is coded only when the record says so; unstated intent is accidental.
+ADVERSE_COLUMN = "Adverse effect"
 DRUG_COLUMNS = {
     "Poisoning Accidental (unintentional)": ("__poisoning__",),
     "Poisoning Intentional self-harm": ("__poisoning__", "__selfharm__"),
     "Poisoning Assault": ("__poisoning__", "__assault__"),
-    "Adverse effect": ("__adverse__",),
+    ADVERSE_COLUMN: ("__adverse__",),
     "Underdosing": ("__underdosing__",),
 }
+
+
+def caused_by_another_word(m: Match, term: Term) -> bool:
+    """A drug read as the cause named after 'due to' whose cause mark sits on a word that is not the drug's
+    ('due to a generalized tonic-clonic crisis' is no adverse effect of a tonic)."""
+    return CAUSED in term.stems and len(m.positions) > len(set(term.stems)) - 1
 
 
 def _drug_terms(cs: CodeSystem) -> list[Term]:
@@ -738,17 +772,21 @@ def _drug_terms(cs: CodeSystem) -> list[Term]:
             return own
         return [tuple(dict.fromkeys(up + o)) for up in names(parent) for o in own][:MAX_ALTERNATIVES]
 
+    aliases: dict[str, list[tuple[str, ...]]] = defaultdict(list)
+    for word, row in load_rules("en", "drug_aliases")["aliases"].items():
+        aliases[row].append(phrase_stems(word))
     out = []
-    for node_id, _, title, cells in rows:
+    for node_id, parent, title, cells in rows:
         if not cells:
             continue
         for column, code in json.loads(cells).items():
             tokens = DRUG_COLUMNS.get(column)
             if not tokens or not code:
                 continue
-            for stems in names(node_id):
+            for stems in names(node_id) + (aliases.get(title, []) if parent is None else []):
                 if stems:
-                    out.append(Term(stems + tokens, code.rstrip("-").rstrip("."), "drug", f"{title} [{column}]"))
+                    for said in (tokens, (CAUSED,)) if column == ADVERSE_COLUMN else (tokens,):
+                        out.append(Term(stems + said, code.rstrip("-").rstrip("."), "drug", f"{title} [{column}]"))
     return out
 
 
@@ -898,7 +936,7 @@ def _contrast_from_text(term: Term) -> Term:
 def _rules_digest() -> str:
     h = hashlib.sha256(LEXICON_VERSION.encode())
     for name in ("abbreviations", "cased_abbreviations", "synonyms", "stopwords", "procedure_terms", "status_words",
-                 "implied_subterms"):
+                 "implied_subterms", "drug_aliases"):
         h.update(resources.files("chartcoder.rules").joinpath("en", f"{name}.json").read_bytes())
     h.update(json.dumps(learned_entries(), sort_keys=True).encode())
     h.update(Path(__file__).read_bytes())

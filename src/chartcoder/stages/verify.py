@@ -101,8 +101,18 @@ def _with_subterms(cs: CodeSystem, path: str) -> tuple[tuple[str, str], ...]:
         below = [e for e in cs.index_lookup(f"{path}, with") if e.matched_fully]
         if below:
             out += [(k, v or _see_code(cs, f"{path}, with, {k}")) for k, v in below[0].subterm_codes.items()]
-            out += [(k, _see_code(cs, f"{path}, with, {k}")) for k in below[0].subterms
-                    if k not in below[0].subterm_codes]
+            for k in below[0].subterms:
+                if k in below[0].subterm_codes:
+                    continue
+                see = _see_code(cs, f"{path}, with, {k}")
+                if see is not None:
+                    out.append((k, see))
+                    continue
+                # a subterm that only groups sites: 'with, calculus, stones in, gallbladder - see Calculus,
+                # gallbladder, with cholecystitis, acute'
+                deeper = next((e for e in cs.index_lookup(f"{path}, with, {k}") if e.matched_fully), None)
+                out += [(f"{k} {site}", _see_code(cs, f"{path}, with, {k}, {site}"))
+                        for site in (deeper.subterms if deeper is not None else ())]
     return tuple((k, v) for k, v in out if v)
 
 
@@ -153,6 +163,48 @@ def _asks_for(cs: CodeSystem, code: str, other: str) -> bool:
     """True when a 'use additional code' note of ``code`` names ``other``'s category."""
     return any(other.startswith(ref) for n in cs.notes(code) if n.kind == "use_additional_code"
                for ref in n.referenced_codes())
+
+
+DRUG_INTENT = re.compile(r"T[3-6]\d\.[0-9A-Z]{2}[1-6].?")  # Table of Drugs codes: the 6th character is the intent
+
+
+@cache
+def _asking_for_effect(cs: CodeSystem, category: str, effect: str) -> tuple[str, ...]:
+    """The billable codes of a category whose 'use additional code' note names this adverse effect: those
+    naming its code first, else the one naming a range that holds it (D70.1 names T45.1X5; E03.2 T36-T50)."""
+    exact, ranged = [], []
+    for code, _ in cs.iter_codes():
+        if not code.startswith(category):
+            continue
+        for n in cs.notes(code):
+            if n.kind != "use_additional_code" or "adverse effect" not in n.text:
+                continue
+            refs = n.referenced_codes()
+            if any(effect.startswith(r) for r in refs):
+                exact.append(code)
+            elif len(refs) == 2 and refs[0][:3] <= effect[:3] <= refs[1][:3]:
+                ranged.append(code)
+    return tuple(dict.fromkeys(exact)) or (tuple(ranged) if len(set(ranged)) == 1 else ())
+
+
+CULTURE = stem("culture")
+CULTURE_DENIED = re.compile(r"\b(?:negative|no growth|not|without|sterile)\b", re.I)
+
+
+@cache
+def _culture_specimens() -> dict[str, tuple[str, ...]]:
+    """Specimen stem -> the index main terms whose organism a culture of it names."""
+    return {stem(w): tuple(mains) for w, mains in load_rules("en", "culture_sites")["specimens"].items()}
+
+
+@cache
+def _organism_subterms(cs: CodeSystem, main: str) -> tuple[tuple[frozenset[str], str, str], ...]:
+    """(words beyond the main term, code, path) of the index entries under a main term, as the lexicon reads
+    them: 'Sepsis, Staphylococcus, staphylococcal, aureus' is {staphylococcu, aureu} -> A41.01."""
+    own = set(phrase_stems(main))
+    return tuple((frozenset(t.stems) - own, t.code, t.path) for t in lexicon(cs).terms
+                 if t.source == "index" and t.path.startswith(main + ", ") and "→" not in t.path
+                 and frozenset(t.stems) - own)
 
 
 TYPE_2 = re.compile(r"\btype (?:2|ii|two)\b", re.I)
@@ -899,6 +951,8 @@ class Verify:
         self._infarction_by_its_artery(state, live, self.systems["diagnosis"], sentence_of)
         self._documented_diabetes_type(live, self.systems["diagnosis"])
         self._organism_as_cause(live, self.systems["diagnosis"], sentence_of)
+        self._drug_effects(live, self.systems["diagnosis"], sentence_of)
+        self._organism_of_the_culture(state, live, self.systems["diagnosis"], sentence_of)
         self._excludes1(live, self.systems["diagnosis"], sentence_of, negated)
         self._less_specific(live, sentence_of)
         self._postoperative_diagnosis(state, live)
@@ -1265,9 +1319,12 @@ class Verify:
         for c in dx:
             in_sentence[sentence_of[c.mention_id]].append(c)
         for a in dx:
-            if a.rejected or not a.path or not a.path[0].startswith("index: ") or "→" in a.path[0]:
+            if a.rejected or not a.path or not a.path[0].startswith("index: "):
                 continue
-            for words, code in _with_subterms(cs, a.path[0].removeprefix("index: ")):
+            path = a.path[0].removeprefix("index: ")
+            if "→" in path:  # 'Gangrene, gangrenous, gallbladder → see Cholecystitis, acute': the entry it leads to
+                path = path.split("→ see ", 1)[1] if "→ see " in path else ""
+            for words, code in _with_subterms(cs, path) if path else ():
                 members = _with_classes().get(words)
                 if members is not None:  # a class of conditions: a member coded anywhere in the record
                     member = next((b for b in dx if not b.rejected and b.code.startswith(members)
@@ -1298,7 +1355,9 @@ class Verify:
                 a.code, a.title = full, cs.title(full) or ""
                 a.evidence = sorted(a.evidence + partner.evidence, key=lambda e: e.start)
                 if not _asks_for(cs, full, partner.code):
-                    partner.rejected = f"included in the combination code {full} ('with {words}')"
+                    for b in dx:  # the partner as read by each index path
+                        if b is not a and b.code == partner.code and not b.rejected and (b is partner or _overlap(b, partner)):
+                            b.rejected = f"included in the combination code {full} ('with {words}')"
                 break
 
     @staticmethod
@@ -1321,6 +1380,64 @@ class Verify:
                 c.notes_checked.append(f"{c.code} -> {cause}: the organism causes {site.code}, named with the same "
                                        "words (as cause of disease classified elsewhere)")
                 c.code, c.title = cause, cs.title(cause) or ""
+
+    @staticmethod
+    def _drug_effects(cands: list[Candidate], cs: CodeSystem, sentence_of: dict[int, int]) -> None:
+        """A drug taken in overdose is a poisoning, not also its adverse effect (guideline I.C.19.e.5(b)). A
+        condition said with a drug's adverse effect is coded by the code of its category that asks for that
+        adverse effect ('use additional code for adverse effect ... (T45.1X5)'): neutropenia due to
+        chemotherapy is D70.1, hypothyroidism due to amiodarone E03.2 (I.C.19.e.5(a))."""
+        dx = [c for c in cands if c.type == "diagnosis" and not c.rejected]
+        drugs = [c for c in dx if c.path and c.path[0].startswith("drug: ")]
+        poisoned = {c.code[:6] for c in drugs if DRUG_INTENT.fullmatch(c.code) and c.code[6] in "1234"}
+        for c in drugs:
+            if DRUG_INTENT.fullmatch(c.code) and c.code[6] == "5" and c.code[:6] in poisoned:
+                c.rejected = "the note says this drug was taken in overdose: a poisoning, not an adverse effect " \
+                             "(guideline I.C.19.e.5(b))"
+        for effect in drugs:
+            if effect.rejected or not (DRUG_INTENT.fullmatch(effect.code) and effect.code[6] == "5"):
+                continue
+            for c in dx:
+                if c.rejected or c in drugs or c.code[0] in "TVWXY" or sentence_of[c.mention_id] != sentence_of[effect.mention_id]:
+                    continue
+                asked = _asking_for_effect(cs, c.code[:3], effect.code[:7])
+                # a condition read unspecified, or 'secondary' from 'secondary to' (D70.4 secondary neutropenia)
+                unspecified = _unspecified_rank(c.code, c.title) > 0 or bool(c.path) and c.path[0].endswith(", secondary")
+                if asked and c.code not in asked and unspecified:
+                    c.notes_checked.append(f"{c.code} -> {asked[0]}: said with the adverse effect {effect.code}, "
+                                           f"which {asked[0]}'s 'use additional code' note names")
+                    c.code, c.title = asked[0], cs.title(asked[0]) or ""
+
+    @staticmethod
+    def _organism_of_the_culture(state: CaseState, cands: list[Candidate], cs: CodeSystem,
+                                 sentence_of: dict[int, int]) -> None:
+        """An infection coded without its organism takes the organism a culture of its specimen grew, from the
+        index's organism subterm (rules/en/culture_sites.json): sepsis with 'blood cultures grew MRSA' is A41.02;
+        the organism's own code (B95-B96, the cause of a disease classified elsewhere) is then included."""
+        specimens = _culture_specimens()
+        tokens = state.scratch["tokens"]
+        dx = [c for c in cands if c.type == "diagnosis" and not c.rejected]
+        for si, (a, b) in enumerate(state.scratch["sentence_tokens"]):
+            stems = {st for t in tokens[a:b] for st in t.stems}
+            if CULTURE not in stems or CULTURE_DENIED.search(state.text, tokens[a].start, tokens[b - 1].end):
+                continue
+            for main in dict.fromkeys(m for st in stems for m in specimens.get(st, ())):
+                infection = next((c for c in dx if not c.rejected and c.path and c.path[0] == f"index: {main}"), None)
+                if infection is None:
+                    continue
+                found = max(((need, code, path) for need, code, path in _organism_subterms(cs, main)
+                             if need <= stems and cs.is_valid(code)), key=lambda f: len(f[0]), default=None)
+                if found is None:
+                    continue
+                need, code, path = found
+                said = [Span(start=t.start, end=t.end, text=state.text[t.start:t.end])
+                        for t in tokens[a:b] if set(t.stems) & need]
+                infection.notes_checked.append(f"{infection.code} -> {code}: the culture's organism ('{path}')")
+                infection.code, infection.title = code, cs.title(code) or ""
+                infection.evidence = sorted(infection.evidence + said, key=lambda e: e.start)
+                for c in dx:
+                    if c.code[:3] in ("B95", "B96") and sentence_of[c.mention_id] == si and not c.rejected:
+                        c.rejected = f"the organism is included in the combination code {code}"
 
     @staticmethod
     def _documented_diabetes_type(cands: list[Candidate], cs: CodeSystem) -> None:

@@ -1865,3 +1865,70 @@ def test_bipap_is_intermittent_and_cpap_continuous_positive_airway_pressure() ->
     Continuous one, for the hours said."""
     assert code("He was placed on BiPAP for 36 hours.").procedures() == ["5A09458"]
     assert code("He was treated with CPAP for 12 hours.").procedures() == ["5A09357"]
+
+
+def test_a_drug_the_patient_is_on_is_a_long_term_therapy() -> None:
+    """'is on', 'takes', 'on treatment with' and a home medication list say a current therapy: the index's
+    Long-term drug therapy entry of the drug's class (Z79.-); a word after 'on' that is no drug reads nothing."""
+    assert code("She is on tamoxifen.").diagnoses() == ["Z79.810"]
+    assert "Z79.01" in code("He takes warfarin for atrial fibrillation.").diagnoses()
+    assert code("He was on treatment with prednisone.").diagnoses() == ["Z79.52"]
+    assert set(code("Home medications: metformin 500 mg twice daily, lisinopril, clopidogrel.").diagnoses()) == \
+        {"Z79.84", "Z79.02"}
+    assert not code("The patient is on a diet.").diagnoses()
+
+
+def test_a_side_word_inside_a_fracture_phrase_does_not_block_its_index_reading() -> None:
+    """'Closed intertrochanteric fracture of the right femur': the side word between the words the index entry
+    reads does not make its reading borrow from the tabular phrase 'fracture of the right femur'; the 'see'
+    that keeps the note's word (… trochanteric, intertrochanteric) wins: S72.141A (displaced by default), not
+    S72.91XA."""
+    assert code("Closed intertrochanteric fracture of the right femur.").diagnoses() == ["S72.141A"]
+
+
+def test_hypertensive_heart_and_chronic_kidney_disease_is_one_combination() -> None:
+    """'Hypertensive heart and chronic kidney disease with heart failure, CKD stage 4' is I13.0 with the heart
+    failure and the stage; the hypertensive heart disease read from its first words (I11.0) and the unspecified
+    heart disease (I51.9) are included in it."""
+    dx = code("Hypertensive heart and chronic kidney disease with heart failure, CKD stage 4.").diagnoses()
+    assert set(dx) == {"I13.0", "I50.9", "N18.4"}
+
+
+def test_orif_of_an_intertrochanteric_fracture_with_an_intramedullary_nail() -> None:
+    """An intertrochanteric site is the Upper Femur; the nail is the intramedullary fixation device: 0QS606Z."""
+    res = code("Open reduction and internal fixation of the right intertrochanteric femur fracture with an "
+               "intramedullary nail.")
+    assert res.procedures() == ["0QS606Z"] and res.diagnoses()[0] == "S72.141A"
+
+
+def test_a_transfusion_is_coded_by_its_blood_product() -> None:
+    """Packed red blood cells and platelets, into a peripheral vein by default, of donor blood: 30233N1,
+    30233R1; the words may stand apart; a transfusion said not needed is no procedure."""
+    assert code("He received a transfusion of two units of packed red blood cells.",
+                train_statistics=False).procedures() == ["30233N1"]
+    assert code("Platelet transfusion was given.", train_statistics=False).procedures() == ["30233R1"]
+    assert not code("No transfusion of red blood cells was needed.", train_statistics=False).procedures()
+
+
+def test_an_endoscopic_hemostasis_and_a_biopsy_take_the_endoscope() -> None:
+    """Clips and an epinephrine injection of a bleeding ulcer through an EGD are Control bleeding in the
+    Gastrointestinal Tract, endoscopic (0W3P8ZZ), and the EGD yields to it (B3.11a); a biopsy whose approach is
+    unsaid, in a record with an EGD that reaches its site, is endoscopic too (0DB68ZX, not open)."""
+    px = code("Esophagogastroduodenoscopy with epinephrine injection and clipping of the duodenal ulcer.\n"
+              "Biopsy of the gastric body was taken.", train_statistics=False).procedures()
+    assert set(px) == {"0W3P8ZZ", "0DB68ZX"}
+
+
+def test_an_insulin_pump_and_missed_insulin_doses() -> None:
+    """An insulin pump in use is its presence (Z96.41); missed insulin doses are an underdosing (T38.3X6A)."""
+    assert code("The patient uses an insulin pump.").diagnoses() == ["Z96.41"]
+    assert "T38.3X6A" in code("She missed several insulin doses.").diagnoses()
+    assert "T38.3X6A" not in code("The diagnosis was missed.").diagnoses()
+
+
+def test_a_left_heart_catheterization_with_coronary_angiography() -> None:
+    """A left heart catheterization is percutaneous (4A023N7); coronary angiography images the coronary tree
+    (B211) with the low osmolar contrast of catheterization laboratories (B2111ZZ)."""
+    px = code("Left heart catheterization with coronary angiography of multiple arteries using low osmolar "
+              "contrast.").procedures()
+    assert px == ["4A023N7", "B2111ZZ"]

@@ -13,14 +13,15 @@ from chartcoder.pipeline import CaseState
 from chartcoder.rules import load_rules
 from chartcoder.stages.en_text import Token, note_tokens, phrase_stems, stem
 from chartcoder.stages.lexicon import (
+    BODY_PART_SIDES,
     Lexicon,
     Match,
-    caused_by_another_word,
     conjoined_items,
     drop_borrowed,
     generic_only,
     lexicon,
     list_segments,
+    marked_on_another_word,
 )
 from chartcoder.types import Assertion, Mention, Section, Span
 
@@ -455,18 +456,20 @@ class Analyze:
         kinds = load_rules("en", "sections")
         spans = [(a, b) for a, b, name in heads if name in kinds]  # "ECG:" names a finding, keep it
         in_heading = {i for i, t in enumerate(tokens) for a, b in spans if a <= t.start < b}
+        sides = frozenset(i for i, t in enumerate(tokens) if set(t.stems) <= BODY_PART_SIDES)
         for kind, cs in self.systems:
             lex = lexicons[kind] = lexicon(cs)
             found = drop_borrowed(lex.match(tokens, sent_tokens, segments=segments, coordination=kind == "procedure",
                                             conjoined=conjoined),
                                   segments if kind == "procedure" else None,
-                                  None if kind == "procedure" else lambda a, b: _attached_with(text, tokens, a, b))
+                                  None if kind == "procedure" else lambda a, b: _attached_with(text, tokens, a, b),
+                                  sides)
             matches[kind] = [m for m in found if not in_heading.intersection(m.positions)
                              and not (kind == "diagnosis" and (_procedure_word_only(m, tokens, lex)
                                                                or _learned_site_operated_on(m, tokens, lex)))
                              and not (kind == "procedure" and _learned_word_qualifies_an_operation(m, tokens, lex))
                              and not _across_a_negation(text, tokens, m, lex)
-                             and not caused_by_another_word(m, lex.terms[m.term])
+                             and not marked_on_another_word(m, lex.terms[m.term])
                              and not (kind == "diagnosis" and _acuity_across_a_cause(text, tokens, m))]
         matches["diagnosis"] = _drop_learned_of_another_site(
             _drop_qualified_generic(matches["diagnosis"], lexicons["diagnosis"]), tokens, lexicons["diagnosis"])

@@ -223,6 +223,15 @@ _CAUSE_AFTER = re.compile(r"\s+(?:to|due)\b", re.I)
 _CAUSED_BY = re.compile(r"\b(?:due to|secondary to|induced by|caused by|attributed to)\s+"
                         r"(?:(?:the|an?|his|her|their|prior|previous|recent)\s+){0,2}$", re.I)
 CAUSED = "__caused__"
+# a drug the patient is on ("is on warfarin", "takes metformin", "on treatment with prednisone", a home
+# medication list) is a current therapy: the word after carries a pseudo-word the index's "Long-term drug
+# therapy" entries are read with (Z79.-), when that word is the drug's own
+_CURRENT_USE = re.compile(r"(?:[,;(]\s*on|\b(?:is|was|are|were|remains|remained|currently|been|maintained|kept|continues|"
+                          r"continued|stable) on|\btak(?:es|ing)|\bus(?:es|ing)|(?:on|under) (?:\w+ )?(?:treatment|therapy) with)\s+"
+                          r"(?:(?:a|an|his|her|their|chronic|daily|oral|home|low-dose)\s+){0,2}$", re.I)
+_MEDICATION_LIST = re.compile(r"^[ \t]*(?:home |current |outpatient |discharge )?medications?(?: on admission| at home)?"
+                              r"[ \t]*:[^\n]*", re.I | re.M)
+CURRENT = "__current__"
 _NUMBER_WORDS = {"one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "a", "several", "few"}
 _TIME_UNITS = {"hour", "hours", "day", "days", "week", "weeks", "month", "months", "year", "years"}
 _DURATION_BEFORE = {"for", "of", "during", "since", "over", "past", "last"}
@@ -242,6 +251,7 @@ def note_tokens(text: str) -> list[Token]:
     previous = before = ""
     words = split_words(text)
     phrases = _phrase_synonyms()
+    listed = [m.span() for m in _MEDICATION_LIST.finditer(text)]
     for i, (start, end, w) in enumerate(words):
         forms: list[str] = []
         if previous in _SCALE_NAMES and w in _ROMAN:  # "stage V" is stage 5
@@ -279,6 +289,8 @@ def note_tokens(text: str) -> list[Token]:
         forms += _spine_region(w)
         if forms and _CAUSED_BY.search(text, max(0, start - 60), start):
             forms.append(CAUSED)
+        if forms and (_CURRENT_USE.search(text, max(0, start - 60), start) or any(a < start < b for a, b in listed)):
+            forms.append(CURRENT)
         if forms:
             tokens.append(Token(start, end, w, tuple(dict.fromkeys(forms))))
     return tokens

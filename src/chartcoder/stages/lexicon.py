@@ -25,7 +25,7 @@ from chartcoder.codesystems import CodeSystem
 from chartcoder.codesystems.icd10pcs import PCS_REPLACED_SINCE_2018
 from chartcoder.codesystems.store import cache_dir, prune_builds
 from chartcoder.rules import load_rules
-from chartcoder.stages.en_text import CAUSED, Token, abbreviation_words, phrase_stems, stem
+from chartcoder.stages.en_text import CAUSED, CURRENT, Token, abbreviation_words, phrase_stems, stem
 
 LEXICON_VERSION = "11"
 NEOPLASM_COLUMNS = {
@@ -321,7 +321,7 @@ class Lexicon:
 
 
 def drop_borrowed(matches: list[Match], coordinated: list[int] | None = None,
-                  heads_with: Callable[[int, int], bool] | None = None) -> list[Match]:
+                  heads_with: Callable[[int, int], bool] | None = None, sides: frozenset[int] = frozenset()) -> list[Match]:
     """Drop a spread-out match that borrows a word from a phrase it does not contain.
 
     In "heart failure with atrial fibrillation", "heart" belongs to the phrase "heart failure", so
@@ -330,7 +330,8 @@ def drop_borrowed(matches: list[Match], coordinated: list[int] | None = None,
     With ``coordinated`` (the list items of procedure names), a match across items shares their words
     as coordination does ("chest and abdominal X-rays" is a chest X-ray too). ``heads_with`` says whether
     the words between two tokens attach the second to the first ('with'): a phrase's head noun may then
-    be shared (diagnoses only: a procedure's site words name one operation's site).
+    be shared (diagnoses only: a procedure's site words name one operation's site). A match that skips only
+    ``sides`` (positions of side words) is not spread out.
     """
     phrases: dict[int, list[frozenset[int]]] = defaultdict(list)
     for m in matches:
@@ -340,7 +341,8 @@ def drop_borrowed(matches: list[Match], coordinated: list[int] | None = None,
     kept = []
     for m in matches:
         pos = frozenset(m.positions)
-        spread = m.positions[-1] - m.positions[0] + 1 > len(m.positions)
+        # a side word skipped is read later, from the sentence ("intertrochanteric fracture of the right femur")
+        spread = any(p not in pos and p not in sides for p in range(m.positions[0], m.positions[-1]))
         if coordinated is not None and coordinated[m.positions[0]] != coordinated[m.positions[-1]]:
             spread = False  # the list items it joins were checked as coordination when matching
         if spread and any(not phrase <= pos and not (heads_with is not None and _head_taken_up(phrase, m.positions)
@@ -409,6 +411,7 @@ def _status_terms(index_terms: list[Term]) -> list[Term]:
             stems = tuple(s for s in t.stems if s not in long_term)
             if stems:
                 out.append(Term(stems + ("__longterm__",), t.code, "index", t.path))
+                out.append(Term(stems + (CURRENT,), t.code, "index", t.path))
         elif t.path.startswith("History, personal, allergy, "):
             # "allergic to penicillin" is the allergy status the index files under personal history
             out.append(Term(tuple(s for s in t.stems if s not in personal_history), t.code, "index", t.path))
@@ -754,10 +757,10 @@ DRUG_COLUMNS = {
 }
 
 
-def caused_by_another_word(m: Match, term: Term) -> bool:
-    """A drug read as the cause named after 'due to' whose cause mark sits on a word that is not the drug's
-    ('due to a generalized tonic-clonic crisis' is no adverse effect of a tonic)."""
-    return CAUSED in term.stems and len(m.positions) > len(set(term.stems)) - 1
+def marked_on_another_word(m: Match, term: Term) -> bool:
+    """A drug read as the cause named after 'due to', or as a current therapy after 'is on', whose mark sits on
+    a word that is not the drug's ('due to a generalized tonic-clonic crisis' is no adverse effect of a tonic)."""
+    return (CAUSED in term.stems or CURRENT in term.stems) and len(m.positions) > len(set(term.stems)) - 1
 
 
 def _drug_terms(cs: CodeSystem) -> list[Term]:
@@ -885,8 +888,11 @@ def procedure_term_path(phrase: str) -> str:
 
 
 def _procedure_terms() -> list[Term]:
-    """Procedure names the PCS Index lacks (rules/en/procedure_terms.json: each with its reason)."""
-    return [Term(phrase_stems(t["phrase"]), t["code"], "index", procedure_term_path(t["phrase"]), phrase=True)
+    """Procedure names the PCS Index lacks (rules/en/procedure_terms.json: each with its reason). Their words
+    stand together, unless the entry says they may be spread ('transfusion of two units of packed red blood
+    cells')."""
+    return [Term(phrase_stems(t["phrase"]), t["code"], "index", procedure_term_path(t["phrase"]),
+                 phrase=not t.get("spread", False))
             for t in load_rules("en", "procedure_terms")["terms"]]
 
 

@@ -77,8 +77,10 @@ def best_readings(matches: list[tuple[Match, object]], sentence_stems: frozenset
                 continue  # an unsided examination of a paired organ: both sides stand
             if pos == kpos and set(term.stems) == set(kterm.stems) and term.code != kterm.code:
                 if _refines(term.code, kterm.code) or not _refines(kterm.code, term.code) and \
-                        (_implied_support(term, sentence_stems, procedures), -_pointers(term), _whole_organ(term)) > \
-                        (_implied_support(kterm, sentence_stems, procedures), -_pointers(kterm), _whole_organ(kterm)):
+                        (_see_keeps_its_word(term), _implied_support(term, sentence_stems, procedures), -_pointers(term),
+                         _whole_organ(term)) > \
+                        (_see_keeps_its_word(kterm), _implied_support(kterm, sentence_stems, procedures), -_pointers(kterm),
+                         _whole_organ(kterm)):
                     kept[i] = (m, term)
                 dominated = True
                 break
@@ -101,6 +103,14 @@ def best_readings(matches: list[tuple[Match, object]], sentence_stems: frozenset
         if not dominated:
             kept.append((m, term))
     return kept
+
+
+def _see_keeps_its_word(term: object) -> bool:
+    """Whether a 'see' reading lands on an entry that names the word it was read from: "Fracture, femur,
+    intertrochanteric → see Fracture, femur, trochanteric, intertrochanteric" (S72.14), not the trochanteric
+    entry above it (S72.10)."""
+    entry, _, target = term.path.partition(" → see ")
+    return bool(target) and entry.rsplit(", ", 1)[-1].lower() == target.rsplit(", ", 1)[-1].lower()
 
 
 @cache

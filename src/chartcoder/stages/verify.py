@@ -188,6 +188,8 @@ def _asking_for_effect(cs: CodeSystem, category: str, effect: str) -> tuple[str,
 
 
 CULTURE = stem("culture")
+OSMOLAR = stem("osmolar")
+CONTRAST_WORDS = frozenset(phrase_stems("low high osmolar"))
 CULTURE_DENIED = re.compile(r"\b(?:negative|no growth|not|without|sterile)\b", re.I)
 
 
@@ -907,7 +909,10 @@ class Verify:
                     if other is not None:
                         both_sides.append(other)
                 else:
+                    sentence_stems = stems
                     stems = operation_stems(state, cand.evidence) or stems  # the sentence's, read above, when no word is near
+                    if cand.code[:1] == "B" and OSMOLAR in sentence_stems:  # the contrast, said anywhere in the sentence
+                        stems = stems | (sentence_stems & CONTRAST_WORDS)
                     if _said_open(state, cand):
                         stems = stems | {SAID_OPEN}
                     if cand.code[:1] == "0":
@@ -963,6 +968,7 @@ class Verify:
         self._former_smoker(state, live, self.systems["diagnosis"], sentence_of)
         self._uncomplicated_use(live)
         self._lymph_node_region(state, live, self.systems["diagnosis"], sentence_of)
+        self._approach_of_the_endoscopy(live, self.systems.get("procedure"))
         self._inspection_to_an_end(live, sentence_of)
         self._bilateral_row(live)
         self._bilateral_code(live, self.systems["diagnosis"])
@@ -1073,20 +1079,24 @@ class Verify:
                 c.fallback_reason = f"verify: {decision.fallback_reason}"
 
     def _combination_hypertension(self, cands: list[Candidate], cs: CodeSystem) -> None:
-        """Hypertension + heart failure / CKD: I11/I12/I13 (the classification presumes the link)."""
+        """Hypertension + heart failure / CKD: I11/I12/I13 (the classification presumes the link). A
+        hypertensive heart disease read beside a CKD ('hypertensive heart and chronic kidney disease') is I13 too;
+        an unspecified heart disease said with it is included (I11's 'any condition in ... I51.9 due to
+        hypertension')."""
         dx = [c for c in cands if c.type == "diagnosis" and not c.rejected]
-        htn = [c for c in dx if c.code == "I10"]
+        htn = [c for c in dx if c.code == "I10" or c.code[:3] in ("I11", "I12")]
         if not htn:
             return
-        heart = any(c.code.startswith("I50") for c in dx) or any(c.code.startswith("I11") for c in dx)
-        ckd = [c for c in dx if c.code.startswith("N18")]
+        failure = any(c.code.startswith("I50") or c.code in ("I11.0", "I13.0", "I13.2") for c in dx)
+        heart = failure or any(c.code.startswith(("I11", "I13")) for c in dx)
+        ckd = [c for c in dx if c.code.startswith(("N18", "I12"))]
         if not heart and not ckd:
             return
-        stage56 = any(c.code in ("N18.5", "N18.6") for c in ckd)
+        stage56 = any(c.code in ("N18.5", "N18.6", "I12.0") for c in ckd)
         if heart and ckd:
-            code = "I13.2" if stage56 else "I13.0"
+            code = ("I13.2" if stage56 else "I13.0") if failure else ("I13.11" if stage56 else "I13.10")
         elif heart:
-            code = "I11.0"
+            code = "I11.0" if failure else "I11.9"
         else:
             code = "I12.0" if stage56 else "I12.9"
         for h in htn:
@@ -1096,6 +1106,8 @@ class Verify:
         for c in dx:
             if c.code[:3] in ("I11", "I12", "I13") and c.code != code and c not in htn:
                 c.rejected = f"replaced by the combination code {code}"
+            elif heart and c.code == "I51.9" and any(_overlap(c, h) or h.mention_id == c.mention_id for h in htn):
+                c.rejected = f"included in the combination code {code} (a heart disease due to hypertension)"
 
     def _other_side(self, state: CaseState, cand: Candidate, stems: set[str], code: str | None) -> Candidate | None:
         """A mention that names both sides ('both knees', 'pain in the elbows') whose code was completed to
@@ -1501,12 +1513,33 @@ class Verify:
             if c.rejected or c.type != "procedure" or c.code[:1] != "0" or c.code[2:3] != "J" or len(c.code) != 7:
                 continue
             reach = INSPECTED_TRACTS.get(c.code[:4])
-            goal = next((o for o in done if o.code[:2] == c.code[:2] and o.code[4] == c.code[4]
+            goal = next((o for o in done if (o.code[:2] == c.code[:2] or o.code[:4] == "0W3P" and c.code[:4] in
+                                             INSPECTED_TRACTS) and o.code[4] == c.code[4]
                          and (o.code[3] in reach if reach else sentence_of[o.mention_id] == sentence_of[c.mention_id])),
                         None)
             if goal is not None:
                 c.rejected = f"an inspection to achieve {goal.code} by the same approach is not coded separately " \
                              "(guideline B3.11a)"
+
+    @staticmethod
+    def _approach_of_the_endoscopy(cands: list[Candidate], cs: CodeSystem | None) -> None:
+        """An operation on the digestive tract whose approach the text leaves unsaid, in a record with an
+        endoscopy that reaches its site, was done through that endoscope: 'Biopsy of the gastric antrum' after
+        an EGD is Via Natural or Artificial Opening Endoscopic (the inspection then yields to it, B3.11a)."""
+        if cs is None:
+            return
+        scopes = {c.code[:4] for c in cands if not c.rejected and c.type == "procedure" and len(c.code) == 7
+                  and c.code[:4] in INSPECTED_TRACTS and c.code[4] == "8"}
+        for c in cands:
+            if c.rejected or c.type != "procedure" or not c.determined or len(c.code) != 7 or c.code[:2] != "0D" \
+                    or c.code[4] == "8" or c.code[2] == "J":
+                continue
+            if any(c.code[3] in INSPECTED_TRACTS[scope] for scope in scopes):
+                endoscopic = c.code[:4] + "8" + c.code[5:]
+                if cs.is_valid(endoscopic):
+                    c.notes_checked.append(f"{c.code} -> {endoscopic}: the approach unsaid, done through the "
+                                           "record's endoscopy of that tract")
+                    c.code, c.title = endoscopic, cs.title(endoscopic) or ""
 
     @staticmethod
     def _integral_symptoms(state: CaseState, cands: list[Candidate]) -> None:

@@ -31,7 +31,7 @@ def english_pipeline(procedures: bool = True, agents: Agents | None = None) -> P
     cm = get_system("icd10cm")
     pcs = get_system("icd10pcs") if procedures else None
     systems = {"icd10cm": cm} | ({"icd10pcs": pcs} if pcs else {})
-    return Pipeline([Analyze(cm, pcs), Locate(cm, pcs), Verify(cm, pcs), Assign(), Audit(systems)], agents)
+    return Pipeline([Analyze(cm, pcs), Locate(cm, pcs), Verify(cm, pcs), Assign(cm), Audit(systems)], agents)
 
 
 def check_text(text: str) -> str:

@@ -1932,3 +1932,40 @@ def test_a_left_heart_catheterization_with_coronary_angiography() -> None:
     px = code("Left heart catheterization with coronary angiography of multiple arteries using low osmolar "
               "contrast.").procedures()
     assert px == ["4A023N7", "B2111ZZ"]
+
+
+def test_a_code_first_note_sequences_the_cause_before_its_manifestation() -> None:
+    """I50.23's note 'code first heart failure due to hypertension with chronic kidney disease (I13.-)': I13.0
+    goes before the heart failure the list names first (guideline I.A.13)."""
+    dx = code("Diagnoses:\n1. Acute on chronic systolic congestive heart failure.\n2. Hypertension.\n"
+              "3. Chronic kidney disease stage 4.").diagnoses()
+    assert dx[:3] == ["I13.0", "I50.23", "N18.4"]
+
+
+def test_a_sepsis_takes_the_organism_its_sentence_names_and_an_intubation_its_route() -> None:
+    """'Septic shock due to MRSA pneumonia': the sepsis the shock asks to code first is A41.02; an endotracheal
+    intubation is through the mouth (0BH17EZ), not percutaneous."""
+    dx = code("Septic shock due to methicillin-resistant Staphylococcus aureus pneumonia.").diagnoses()
+    assert dx[:3] == ["A41.02", "R65.21", "J15.212"]
+    assert code("She required orotracheal intubation.").procedures() == ["0BH17EZ"]
+
+
+def test_diabetes_with_a_condition_its_code_title_or_note_names() -> None:
+    """'diabetic peripheral neuropathy' is G62.9 Polyneuropathy, unspecified: diabetes with polyneuropathy,
+    E11.42; a diabetic heel ulcer is E11.621 (foot ulcer, whose note asks for L97.4-) with L97.429."""
+    assert code("Type 2 diabetes mellitus with diabetic peripheral neuropathy.").diagnoses() == ["E11.42"]
+    assert code("Diabetic ulcer of the left heel.").diagnoses() == ["E11.621", "L97.429"]
+
+
+def test_diabetes_and_chronic_renal_failure_are_linked_and_the_stage_kept() -> None:
+    """ICD-10-CM presumes the link ('with'): 'diabetes mellitus and chronic renal failure' is E11.22, and the
+    CKD code N18.9 stays, as E11.22's note asks for the CKD category (N18.1-N18.6)."""
+    dx = code("History of hypertension, diabetes mellitus and chronic renal failure.").diagnoses()
+    assert {"E11.22", "N18.9"} <= set(dx)
+
+
+def test_an_intubation_names_only_its_first_four_characters() -> None:
+    """The route of an endotracheal tube is a clinical default, not said: 0BH17EZ, with the text determining
+    0BH1 (as CodiEsp's annotators code it)."""
+    res = code("Endotracheal intubation was performed.")
+    assert [(a.code, a.determined) for a in res.codes] == [("0BH17EZ", "0BH1")]

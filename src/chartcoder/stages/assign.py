@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from typing import ClassVar
 
+from chartcoder.codesystems import CodeSystem
 from chartcoder.llm.agents import options_for
 from chartcoder.pipeline import CaseState
 from chartcoder.types import Assignment, Candidate
@@ -19,12 +20,37 @@ ADVERSE_EFFECT = re.compile(r"T[345]\d\.[0-9A-Z]{2}5[A-Z]?")  # Table of Drugs, 
 PRIORITY_SECTIONS = ("diagnoses", "assessment", "admission_diagnoses", "procedures")
 
 
+def code_first_order(assignments: list[Assignment], cs: CodeSystem) -> list[Assignment]:
+    """A code whose 'code first' note names another assigned code goes after it (guideline I.A.13): heart
+    failure after the hypertensive heart and chronic kidney disease (I13.0) that causes it, dementia after
+    Alzheimer's disease."""
+    order = list(assignments)
+    for _ in range(len(order)):  # each move settles one pair; a cycle of notes stops after n passes
+        moved = False
+        for i, a in enumerate(order):
+            if a.type != "diagnosis":
+                continue
+            refs = tuple(r for n in cs.notes(a.code) if n.kind == "code_first" for r in n.referenced_codes())
+            later = next((b for b in order[i + 1:] if b.type == "diagnosis" and refs and b.code.startswith(refs)), None)
+            if later is not None:
+                order.remove(later)
+                order.insert(i, later)
+                moved = True
+                break
+        if not moved:
+            break
+    return order
+
+
 class Assign:
     """Merge candidates per code, order them, attach confidence."""
 
     name: ClassVar[str] = "assign"
     requires: ClassVar[tuple[str, ...]] = ("candidates",)
     assigns: ClassVar[tuple[str, ...]] = ("assignments",)
+
+    def __init__(self, diagnoses: CodeSystem | None = None) -> None:
+        self.diagnoses = diagnoses
 
     def __call__(self, state: CaseState) -> CaseState:
         mentions = {m.id: m for m in state.mentions}
@@ -55,6 +81,8 @@ class Assign:
                                  first.evidence[0].start), a))
         assignments.sort(key=lambda x: x[0])
         state.assignments = [a for _, a in assignments]
+        if self.diagnoses is not None:
+            state.assignments = code_first_order(state.assignments, self.diagnoses)
         state.scratch["groups"] = merged
         if state.agents.uses_model:
             self._principal(state)

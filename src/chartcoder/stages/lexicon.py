@@ -634,6 +634,13 @@ def _see_terms(cs: CodeSystem, source: str, alternatives: list[tuple[str, ...]],
         grafts = [([title], code) for title, code in entry.subterm_codes.items()]
     else:
         grafts = []
+    # the origin's own word as a subterm of the target ("Ulcer, heel -> see Ulcer, lower limb", which files
+    # "heel, left"): that subterm's subterms refine it too
+    last = origin.rsplit(", ", 1)[-1]
+    if not PCS_POINTER.match(entry.path[0]) and last in entry.subterm_codes:
+        sub = next((e for e in cs.index_lookup(f"{target}, {last}", source=source) if e.matched_fully), None)
+        if sub is not None and len(sub.subterm_codes) <= MAX_GRAFTED:
+            grafts = grafts + [([last, title], code) for title, code in sub.subterm_codes.items() if code]
     for titles, code in grafts:
         own = tuple(dict.fromkeys(s for title in titles for s in _alternatives(title)[0]))
         if not own:

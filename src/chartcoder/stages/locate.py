@@ -77,10 +77,10 @@ def best_readings(matches: list[tuple[Match, object]], sentence_stems: frozenset
                 continue  # an unsided examination of a paired organ: both sides stand
             if pos == kpos and set(term.stems) == set(kterm.stems) and term.code != kterm.code:
                 if _refines(term.code, kterm.code) or not _refines(kterm.code, term.code) and \
-                        (_see_keeps_its_word(term), _implied_support(term, sentence_stems, procedures), -_pointers(term),
-                         _whole_organ(term)) > \
-                        (_see_keeps_its_word(kterm), _implied_support(kterm, sentence_stems, procedures), -_pointers(kterm),
-                         _whole_organ(kterm)):
+                        (_see_keeps_its_word(term, kterm), _implied_support(term, sentence_stems, procedures),
+                         -_pointers(term), _whole_organ(term)) > \
+                        (_see_keeps_its_word(kterm, term), _implied_support(kterm, sentence_stems, procedures),
+                         -_pointers(kterm), _whole_organ(kterm)):
                     kept[i] = (m, term)
                 dominated = True
                 break
@@ -92,7 +92,7 @@ def best_readings(matches: list[tuple[Match, object]], sentence_stems: frozenset
                     kept[i] = (m, term)
                 dominated = True
                 break
-            if pos < kpos and _supersedes(term, kterm):
+            if pos <= kpos and _supersedes(term, kterm):
                 kept[i] = (m, term)
                 dominated = True
                 break
@@ -105,12 +105,15 @@ def best_readings(matches: list[tuple[Match, object]], sentence_stems: frozenset
     return kept
 
 
-def _see_keeps_its_word(term: object) -> bool:
-    """Whether a 'see' reading lands on an entry that names the word it was read from: "Fracture, femur,
+def _see_keeps_its_word(term: object, other: object) -> bool:
+    """Of two 'see' readings of the same words, whether this one lands on an entry that names the word it was
+    read from: "Fracture, femur,
     intertrochanteric → see Fracture, femur, trochanteric, intertrochanteric" (S72.14), not the trochanteric
-    entry above it (S72.10)."""
+    entry above it (S72.10); "Ulcer, heel → see Ulcer, lower limb, heel, left" (L97.42-)."""
     entry, _, target = term.path.partition(" → see ")
-    return bool(target) and entry.rsplit(", ", 1)[-1].lower() == target.rsplit(", ", 1)[-1].lower()
+    if not target or " → see " not in other.path:
+        return False
+    return entry.rsplit(", ", 1)[-1].lower() in [p.lower() for p in target.split(", ")[1:]]
 
 
 @cache

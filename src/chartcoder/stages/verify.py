@@ -33,6 +33,7 @@ from chartcoder.stages.lexicon import (
     body_part_key_words,
     body_part_words,
     lexicon,
+    procedure_term_path,
     strip_code,
     table_row_words,
     table_rows,
@@ -49,6 +50,8 @@ _MORPHOLOGY = r"(?:adeno)?(?:carcinoma|cancer|sarcoma|melanoma|neoplasm|lymphoma
 _MORPHOLOGY_WORD = re.compile(_MORPHOLOGY, re.I)
 # a site word qualifying a malignant morphology word ('renal cell carcinoma', 'prostatic adenocarcinoma')
 _PRIMARY_MORPHOLOGY_AFTER = re.compile(r"(?:[\s-]+[a-z]+){0,2}?[\s-]+" + _MORPHOLOGY + r"\b", re.I)
+_METASTASIS_IN_BEFORE = re.compile(r"\bmetasta\w*\b[^.;]{0,70}?\b(?:in|to|at|into)\s+(?:the\s+)?"
+                                   r"(?:(?:left|right|bilateral)\s+)?$", re.I)
 _METASTASIS_AFTER = re.compile(r"[\s-]+metasta", re.I)
 _MORPHOLOGY_OF_BEFORE = re.compile(r"\b" + _MORPHOLOGY + r"\s+of\s+(?:the\s+)?(?:(?:left|right|bilateral)\s+)?$", re.I)
 _FROM_BEFORE = re.compile(r"\bfrom\s+(?:an?\s+|the\s+|a\s+primary\s+)?$", re.I)
@@ -113,7 +116,7 @@ def _with_subterms(cs: CodeSystem, path: str) -> tuple[tuple[str, str], ...]:
                 deeper = next((e for e in cs.index_lookup(f"{path}, with, {k}") if e.matched_fully), None)
                 out += [(f"{k} {site}", _see_code(cs, f"{path}, with, {k}, {site}"))
                         for site in (deeper.subterms if deeper is not None else ())]
-    return tuple((k, v) for k, v in out if v)
+    return tuple((k, strip_code(v)) for k, v in out if v)
 
 
 @cache
@@ -140,6 +143,10 @@ def _see_code(cs: CodeSystem, path: str) -> str | None:
     return None
 
 
+def _evidence_stems(cand: Candidate) -> set[str]:
+    return {st for e in cand.evidence for w in _word_stems(e.text) for st in w}
+
+
 def _names_exactly(state: CaseState, cand: Candidate, need: set[str]) -> bool:
     """Whether a candidate's evidence says a 'with' subterm's words and no other: each of its words reads one
     of them, as written or as its synonym ('bleeding' for hemorrhage), and each of them is read."""
@@ -159,9 +166,10 @@ def _cause_elsewhere(cs: CodeSystem, path: str) -> str | None:
     return found[0].rstrip("-").rstrip(".") if found else None
 
 
-def _asks_for(cs: CodeSystem, code: str, other: str) -> bool:
-    """True when a 'use additional code' note of ``code`` names ``other``'s category."""
-    return any(other.startswith(ref) for n in cs.notes(code) if n.kind == "use_additional_code"
+def _asks_for(cs: CodeSystem, code: str, other: str, inherited: bool = True) -> bool:
+    """True when a 'use additional code' note of ``code`` (or, unless ``inherited`` is False, of a code above
+    it) names ``other``'s category."""
+    return any(other.startswith(ref) for n in cs.notes(code, inherited=inherited) if n.kind == "use_additional_code"
                for ref in n.referenced_codes())
 
 
@@ -188,6 +196,22 @@ def _asking_for_effect(cs: CodeSystem, category: str, effect: str) -> tuple[str,
 
 
 CULTURE = stem("culture")
+
+
+@cache
+def _usual_approaches() -> dict[str, str]:
+    """Procedure term path -> the approach its code takes when the text names none (procedure_terms.json)."""
+    return {procedure_term_path(t["phrase"]): t["approach"] for t in load_rules("en", "procedure_terms")["terms"]
+            if t.get("approach")}
+
+
+@cache
+def _entry_code(cs: CodeSystem, main: str) -> str | None:
+    """The code of an index main term itself ('Sepsis' A41.9: no organism named)."""
+    entry = next((e for e in cs.index_lookup(main) if e.matched_fully), None)
+    return entry.code if entry is not None else None
+
+
 OSMOLAR = stem("osmolar")
 CONTRAST_WORDS = frozenset(phrase_stems("low high osmolar"))
 CULTURE_DENIED = re.compile(r"\b(?:negative|no growth|not|without|sterile)\b", re.I)
@@ -300,9 +324,9 @@ def _place_said(text: str, start: int, end: int, places: tuple[tuple[str, str], 
 
 
 @cache
-def _primary_codes(cs: CodeSystem) -> dict[str, str]:
-    """Neoplasm Table paths of the primary malignant column -> code (the lexicon holds the table's rows)."""
-    return {t.key: strip_code(t.code) for t in lexicon(cs).terms if t.key.endswith("[Malignant Primary]")}
+def _column_codes(cs: CodeSystem, column: str) -> dict[str, str]:
+    """Neoplasm Table paths of one column ('Malignant Primary') -> code (the lexicon holds the table's rows)."""
+    return {t.key: strip_code(t.code) for t in lexicon(cs).terms if t.key.endswith(f"[{column}]")}
 
 
 @cache
@@ -319,7 +343,12 @@ def _secondary_sites(cs: CodeSystem) -> dict[str, tuple[str, str]]:
 
 def _primary_of(cs: CodeSystem, path: str) -> str | None:
     """The Neoplasm Table's primary malignant code of the site a secondary reading's path names."""
-    return _primary_codes(cs).get(path.replace("[Malignant Secondary]", "[Malignant Primary]"))
+    return _column_codes(cs, "Malignant Primary").get(path.replace("[Malignant Secondary]", "[Malignant Primary]"))
+
+
+def _secondary_of(cs: CodeSystem, path: str) -> str | None:
+    """The Neoplasm Table's secondary malignant code of the site a primary reading's path names."""
+    return _column_codes(cs, "Malignant Secondary").get(path.replace("[Malignant Primary]", "[Malignant Secondary]"))
 
 
 def _singular(text: str) -> str:
@@ -577,7 +606,8 @@ def _rows_the_text_allows(rows: tuple[tuple[str, str], ...], row_words: list[tup
 
 
 def complete_pcs(cs: CodeSystem, prefix: str, stems: set[str], notes: list[str],
-                 determined: list[str] | None = None, duration: Callable[[], int | None] | None = None) -> str | None:
+                 determined: list[str] | None = None, duration: Callable[[], int | None] | None = None,
+                 usual_approach: str | None = None) -> str | None:
     """Complete a partial PCS code to a valid row value chosen by the sentence's words.
 
     When the rows that fit best still differ in the fifth character (the approach, or the contrast
@@ -632,7 +662,9 @@ def complete_pcs(cs: CodeSystem, prefix: str, stems: set[str], notes: list[str],
     # a Replacement whose device the text does not name puts in the usual one, a synthetic substitute
     # an angioplasty is transluminal, through a catheter put in through the skin, unless the note says open
     transluminal = prefix[:1] == "0" and prefix[1:3] in VESSEL_DILATIONS and not stems & STATED_APPROACHES
-    _, pick = min(tied, key=lambda cc: (transluminal and cc[1][4] != "3", cc[0], -cc[1][4:].count("Z"),
+    usual = usual_approach if usual_approach and not stems & STATED_APPROACHES else None
+    _, pick = min(tied, key=lambda cc: (transluminal and cc[1][4] != "3", usual is not None and cc[1][4] != usual,
+                                        cc[0], -cc[1][4:].count("Z"),
                                         order.find(cc[1][4]) % 10,
                                         cc[1][0] == "0" and cc[1][2] == "R" and cc[1][5] != "J", cc[1]))
     best = ((top,), pick)
@@ -927,7 +959,8 @@ class Verify:
                         stems = stems - count[1] | INTRALUMINAL_DEVICE
                         notes.append("Device Key: Stent, intraluminal -> Intraluminal Device")
                     code = complete_pcs(cs, cand.code, stems, notes, determined,
-                                        partial(_hours_near, state, cand, sentence_of[cand.mention_id]))
+                                        partial(_hours_near, state, cand, sentence_of[cand.mention_id]),
+                                        _usual_approaches().get(cand.path[0].removeprefix("index: ")))
                     if code is not None and count and count[0] > 1:
                         code = counted_device(cs, code, count[0], notes)
                     if code is None:
@@ -957,7 +990,6 @@ class Verify:
         self._documented_diabetes_type(live, self.systems["diagnosis"])
         self._organism_as_cause(live, self.systems["diagnosis"], sentence_of)
         self._drug_effects(live, self.systems["diagnosis"], sentence_of)
-        self._organism_of_the_culture(state, live, self.systems["diagnosis"], sentence_of)
         self._excludes1(live, self.systems["diagnosis"], sentence_of, negated)
         self._less_specific(live, sentence_of)
         self._postoperative_diagnosis(state, live)
@@ -979,6 +1011,7 @@ class Verify:
         # a 'code first' code goes before the code that asks for it: same evidence, so listed first
         first = self._systemic_infection_first(live, self.systems["diagnosis"]) + \
             self._code_first_underlying(state, live, self.systems["diagnosis"], sentence_of)
+        self._organism_of_the_culture(state, live + first, self.systems["diagnosis"], sentence_of)
         heart_failure = self._heart_failure_type(live, self.systems["diagnosis"])
         additional = self._use_additional(state, live, self.systems["diagnosis"], sentence_of)
         self._combination_hypertension(live + additional, self.systems["diagnosis"])  # a CKD stage added just now
@@ -1349,12 +1382,20 @@ class Verify:
                         break
                     continue
                 need = set(phrase_stems(words))
-                # the partner names exactly the subterm's words, or is a reading of the combination itself that
-                # shares words with this one ('acute gangrenous cholecystitis with cholelithiasis': its 'cholecystitis
-                # with cholelithiasis' read K80.10; the acute one is K80.00)
+                # the partner names exactly the subterm's words; or, a condition of another category, its code's title
+                # names them and no more ('peripheral neuropathy' is G62.9 Polyneuropathy, unspecified: diabetes with polyneuropathy) or
+                # the combination's 'use additional code' note names it and its words say one of them (E11.621 foot
+                # ulcer: L97.4-, the heel's ulcer);
+                # or it is a reading of the combination itself that shares words with this one ('acute gangrenous
+                # cholecystitis with cholelithiasis': its 'cholecystitis with cholelithiasis' read K80.10; the acute
+                # one is K80.00)
                 partner = next((b for b in in_sentence[sentence_of[a.mention_id]] if b is not a and not b.rejected
                                 and b.code != a.code and b.mention_id not in negated
-                                and (_names_exactly(state, b, need) or b.code[:3] == code[:3] and _overlap(a, b)
+                                and (_names_exactly(state, b, need)
+                                     or b.code[:3] != a.code[:3] and (set(phrase_stems(b.title)) - UNSPECIFIED_WORDS == need
+                                                                      or _asks_for(cs, code, b.code, inherited=False)
+                                                                      and need & _evidence_stems(b))
+                                     or b.code[:3] == code[:3] and _overlap(a, b)
                                      and need <= {st for e in b.evidence for w in _word_stems(e.text) for st in w})),
                                None)
                 if partner is None:
@@ -1366,7 +1407,9 @@ class Verify:
                                        f"'{words}' (guideline I.A.15)")
                 a.code, a.title = full, cs.title(full) or ""
                 a.evidence = sorted(a.evidence + partner.evidence, key=lambda e: e.start)
-                if not _asks_for(cs, full, partner.code):
+                # a combination that asks for the partner's category keeps it (E11.22's CKD stage, N18.1-N18.6: N18.9 too)
+                if not any(ref[:3] == partner.code[:3] for n in cs.notes(full) if n.kind == "use_additional_code"
+                           for ref in n.referenced_codes()):
                     for b in dx:  # the partner as read by each index path
                         if b is not a and b.code == partner.code and not b.rejected and (b is partner or _overlap(b, partner)):
                             b.rejected = f"included in the combination code {full} ('with {words}')"
@@ -1425,31 +1468,41 @@ class Verify:
                                  sentence_of: dict[int, int]) -> None:
         """An infection coded without its organism takes the organism a culture of its specimen grew, from the
         index's organism subterm (rules/en/culture_sites.json): sepsis with 'blood cultures grew MRSA' is A41.02;
-        the organism's own code (B95-B96, the cause of a disease classified elsewhere) is then included."""
+        the organism's own code (B95-B96, the cause of a disease classified elsewhere) is then included. A sepsis
+        takes the organism its own sentence names ('septic shock due to MRSA pneumonia': A41.02)."""
         specimens = _culture_specimens()
         tokens = state.scratch["tokens"]
         dx = [c for c in cands if c.type == "diagnosis" and not c.rejected]
-        for si, (a, b) in enumerate(state.scratch["sentence_tokens"]):
+        unspecified = {main: _entry_code(cs, main) for main in {m for ms in specimens.values() for m in ms}}
+        sources = [(si, main) for si, (a, b) in enumerate(state.scratch["sentence_tokens"])
+                   if CULTURE in (stems := {st for t in tokens[a:b] for st in t.stems})
+                   and not CULTURE_DENIED.search(state.text, tokens[a].start, tokens[b - 1].end)
+                   for main in dict.fromkeys(m for st in stems for m in specimens.get(st, ()))]
+        sources += [(sentence_of[c.mention_id], "Sepsis") for c in dx if c.code == unspecified.get("Sepsis")]
+        for si, main in sources:
+            a, b = state.scratch["sentence_tokens"][si]
             stems = {st for t in tokens[a:b] for st in t.stems}
-            if CULTURE not in stems or CULTURE_DENIED.search(state.text, tokens[a].start, tokens[b - 1].end):
+            if CULTURE_DENIED.search(state.text, tokens[a].start, tokens[b - 1].end):
                 continue
-            for main in dict.fromkeys(m for st in stems for m in specimens.get(st, ())):
-                infection = next((c for c in dx if not c.rejected and c.path and c.path[0] == f"index: {main}"), None)
-                if infection is None:
-                    continue
-                found = max(((need, code, path) for need, code, path in _organism_subterms(cs, main)
-                             if need <= stems and cs.is_valid(code)), key=lambda f: len(f[0]), default=None)
-                if found is None:
-                    continue
-                need, code, path = found
-                said = [Span(start=t.start, end=t.end, text=state.text[t.start:t.end])
-                        for t in tokens[a:b] if set(t.stems) & need]
-                infection.notes_checked.append(f"{infection.code} -> {code}: the culture's organism ('{path}')")
-                infection.code, infection.title = code, cs.title(code) or ""
-                infection.evidence = sorted(infection.evidence + said, key=lambda e: e.start)
-                for c in dx:
-                    if c.code[:3] in ("B95", "B96") and sentence_of[c.mention_id] == si and not c.rejected:
-                        c.rejected = f"the organism is included in the combination code {code}"
+            infection = next((c for c in dx if not c.rejected and c.code == unspecified[main]), None)
+            if infection is None:
+                continue
+            # an organism's code is of the unspecified one's block (A40-A41, J12-J18): not 'severe, with septic shock'
+            found = max(((need, code, path) for need, code, path in _organism_subterms(cs, main)
+                         if need <= stems and code[:2] == infection.code[:2] and cs.is_valid(code)),
+                        key=lambda f: len(f[0]), default=None)
+            if found is None:
+                continue
+            need, code, path = found
+            said = [Span(start=t.start, end=t.end, text=state.text[t.start:t.end])
+                    for t in tokens[a:b] if set(t.stems) & need]
+            infection.notes_checked.append(f"{infection.code} -> {code}: the organism its culture or its sentence "
+                                           f"names ('{path}')")
+            infection.code, infection.title = code, cs.title(code) or ""
+            infection.evidence = sorted(infection.evidence + said, key=lambda e: e.start)
+            for c in dx:
+                if c.code[:3] in ("B95", "B96") and sentence_of[c.mention_id] == si and not c.rejected:
+                    c.rejected = f"the organism is included in the combination code {code}"
 
     @staticmethod
     def _documented_diabetes_type(cands: list[Candidate], cs: CodeSystem) -> None:
@@ -1627,6 +1680,17 @@ class Verify:
                         c.path = [c.path[0].replace("[Malignant Secondary]", "[Malignant Primary]")]
             elif "[Malignant Primary]" in c.path[0] and all(_METASTASIS_AFTER.match(text, end) for _, end, _ in sites):
                 c.rejected = f"'{sites[0][2]}' names the site of a metastasis, not of the primary tumour"
+            elif "[Malignant Primary]" in c.path[0] and cs is not None and \
+                    _METASTASIS_IN_BEFORE.search(text, max(0, min(sites)[0] - 90), min(sites)[0]):
+                # 'metastasis of prostatic adenocarcinoma in the right maxillary sinus': the sinus holds the metastasis
+                secondary = _secondary_of(cs, c.path[0])
+                full = complete_cm(cs, secondary, set(phrase_stems(" ".join(e.text for e in c.evidence))), []) \
+                    if secondary else None
+                if full is not None:
+                    c.notes_checked.append(f"{c.code} -> {full}: '{sites[0][2]}' is where the metastasis said before "
+                                           "it is (Neoplasm Table, secondary column)")
+                    c.code, c.title = full, cs.title(full) or ""
+                    c.path = [c.path[0].replace("[Malignant Primary]", "[Malignant Secondary]")]
 
     @staticmethod
     def _metastases_joined(text: str, cands: list[Candidate], cs: CodeSystem) -> list[Candidate]:

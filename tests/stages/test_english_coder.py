@@ -1969,3 +1969,8 @@ def test_an_intubation_names_only_its_first_four_characters() -> None:
     0BH1 (as CodiEsp's annotators code it)."""
     res = code("Endotracheal intubation was performed.")
     assert [(a.code, a.determined) for a in res.codes] == [("0BH17EZ", "0BH1")]
+
+
+def test_conditions_joined_by_and_share_the_site_after_them() -> None:
+    """'Cellulitis and abscess of the left lower leg': the cellulitis is of the leg too (L03.116)."""
+    assert code("Cellulitis and abscess of the left lower leg.").diagnoses() == ["L03.116", "L02.416"]

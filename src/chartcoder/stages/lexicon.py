@@ -110,10 +110,22 @@ def conjoined_items(text: str, tokens: list[Token], segments: list[int]) -> froz
                      and CONJUNCTION.search(text, tokens[i - 1].end, tokens[i].start))
 
 
+def _site_shared(chosen: set[int], touched: list[int], members: dict[int, list[int]], conjoined: frozenset[int]) -> bool:
+    """Conditions joined by 'and' before one site ("cellulitis and abscess of the left lower leg"): a diagnosis
+    may use every word of the earlier items and the last item's site, the words after its own head."""
+    last = touched[-1]
+    if last not in conjoined or not all(i in chosen for seg in touched[:-1] for i in members[seg]):
+        return False
+    words = members[last]
+    used = [i for i in words if i in chosen]
+    return bool(used) and len(used) < len(words) and used == words[len(words) - len(used):]
+
+
 def _joins_items(pos: list[int], segments: list[int], members: dict[int, list[int]], coordination: bool,
                  conjoined: frozenset[int] = frozenset()) -> bool:
     """Whether a match may join the list items it touches: only by using every word of them ("diabetes
-    mellitus, type 2"), never one word from each ("pulmonary disease, hypertension"). With
+    mellitus, type 2"), never one word from each ("pulmonary disease, hypertension"), or, for a diagnosis, the
+    earlier items whole with the last item's site (``_site_shared``). With
     ``coordination`` (procedure names: "right nephrectomy and adrenalectomy") the items may also share
     words as coordination does: the words used of an earlier item are its last words ("chest and abdominal
     X-rays"), or its first words when the last item starts with the words used of it ("brain CT and MRI");
@@ -125,7 +137,7 @@ def _joins_items(pos: list[int], segments: list[int], members: dict[int, list[in
     if all(i in chosen for seg in touched for i in members[seg]):
         return True
     if not coordination:
-        return False
+        return _site_shared(chosen, touched, members, conjoined)
     runs = {seg: [i for i in members[seg] if i in chosen] for seg in touched}
     if any(used[-1] - used[0] + 1 != len(used) for used in runs.values()):
         return False

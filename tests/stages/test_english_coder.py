@@ -1974,3 +1974,10 @@ def test_an_intubation_names_only_its_first_four_characters() -> None:
 def test_conditions_joined_by_and_share_the_site_after_them() -> None:
     """'Cellulitis and abscess of the left lower leg': the cellulitis is of the leg too (L03.116)."""
     assert code("Cellulitis and abscess of the left lower leg.").diagnoses() == ["L03.116", "L02.416"]
+
+
+def test_a_culture_negative_for_an_organism_negates_it() -> None:
+    """'Blood cultures were negative for Staphylococcus aureus': medspaCy's backward 'were negative' would win
+    over its forward 'negative for' and leave the organism affirmed; 'were negative for' reads forward."""
+    assert not code("Blood cultures were negative for Staphylococcus aureus.").diagnoses()
+    assert not code("Staphylococcus aureus was not isolated.").diagnoses()

@@ -8,15 +8,14 @@ supported in the note. Inpatient settings code "probable/suspected" diagnoses as
 
 from __future__ import annotations
 
-import re
 from typing import ClassVar
 
 from chartcoder.codesystems import CodeSystem
 from chartcoder.llm.agents import options_for
 from chartcoder.pipeline import CaseState
+from chartcoder.stages.lexicon import drug_intent
 from chartcoder.types import Assignment, Candidate
 
-ADVERSE_EFFECT = re.compile(r"T[345]\d\.[0-9A-Z]{2}5[A-Z]?")  # Table of Drugs, adverse effect column
 PRIORITY_SECTIONS = ("diagnoses", "assessment", "admission_diagnoses", "procedures")
 
 
@@ -25,13 +24,15 @@ def code_first_order(assignments: list[Assignment], cs: CodeSystem) -> list[Assi
     failure after the hypertensive heart and chronic kidney disease (I13.0) that causes it, dementia after
     Alzheimer's disease."""
     order = list(assignments)
+    first = {a.code: tuple(r for n in cs.notes(a.code) if n.kind == "code_first" for r in n.referenced_codes())
+             for a in order if a.type == "diagnosis"}
     for _ in range(len(order)):  # each move settles one pair; a cycle of notes stops after n passes
         moved = False
         for i, a in enumerate(order):
-            if a.type != "diagnosis":
+            refs = first.get(a.code) if a.type == "diagnosis" else None
+            if not refs:
                 continue
-            refs = tuple(r for n in cs.notes(a.code) if n.kind == "code_first" for r in n.referenced_codes())
-            later = next((b for b in order[i + 1:] if b.type == "diagnosis" and refs and b.code.startswith(refs)), None)
+            later = next((b for b in order[i + 1:] if b.type == "diagnosis" and b.code.startswith(refs)), None)
             if later is not None:
                 order.remove(later)
                 order.insert(i, later)
@@ -77,7 +78,7 @@ class Assign:
             )
             section_rank = min((PRIORITY_SECTIONS.index(s) if s in PRIORITY_SECTIONS else 9) for s in sections)
             # the nature of an adverse effect is sequenced before the drug's code (guideline I.C.19.e.5(a))
-            assignments.append(((ctype != "diagnosis", section_rank, ADVERSE_EFFECT.fullmatch(code) is not None,
+            assignments.append(((ctype != "diagnosis", section_rank, drug_intent(code) == "5",
                                  first.evidence[0].start), a))
         assignments.sort(key=lambda x: x[0])
         state.assignments = [a for _, a in assignments]

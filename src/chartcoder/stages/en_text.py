@@ -219,7 +219,7 @@ _COMPUTED = {"computed", "computerized", "computerised"}
 _CAUSE_AFTER = re.compile(r"\s+(?:to|due)\b", re.I)
 # a drug named as the cause of a condition ("hypothyroidism due to amiodarone") is its adverse effect, as
 # "amiodarone-induced" is: the word after the cause phrase (and an article) carries a pseudo-word the Table of
-# Drugs' adverse-effect column is read with, when that word is the drug's own (lexicon.caused_by_another_word)
+# Drugs' adverse-effect column is read with, when that word is the drug's own (lexicon.marked_on_another_word)
 _CAUSED_BY = re.compile(r"\b(?:due to|secondary to|induced by|caused by|attributed to)\s+"
                         r"(?:(?:the|an?|his|her|their|prior|previous|recent)\s+){0,2}$", re.I)
 CAUSED = "__caused__"

@@ -776,6 +776,15 @@ DRUG_COLUMNS = {
 }
 
 
+DRUG_CODE = re.compile(r"T[3-6]\d\.[0-9A-Z]{2}[1-6].?")
+
+
+def drug_intent(code: str) -> str | None:
+    """The 6th character of a Table of Drugs code (1-4 a poisoning by intent, 5 an adverse effect, 6 an
+    underdosing), None for any other code."""
+    return code[6] if DRUG_CODE.fullmatch(code) else None
+
+
 def marked_on_another_word(m: Match, term: Term) -> bool:
     """A drug read as the cause named after 'due to', or as a current therapy after 'is on', whose mark sits on
     a word that is not the drug's ('due to a generalized tonic-clonic crisis' is no adverse effect of a tonic)."""

@@ -107,9 +107,9 @@ def best_readings(matches: list[tuple[Match, object]], sentence_stems: frozenset
 
 def _see_keeps_its_word(term: object, other: object) -> bool:
     """Of two 'see' readings of the same words, whether this one lands on an entry that names the word it was
-    read from: "Fracture, femur,
-    intertrochanteric → see Fracture, femur, trochanteric, intertrochanteric" (S72.14), not the trochanteric
-    entry above it (S72.10); "Ulcer, heel → see Ulcer, lower limb, heel, left" (L97.42-)."""
+    read from: "Fracture, femur, intertrochanteric → see Fracture, femur, trochanteric, intertrochanteric"
+    (S72.14), not the trochanteric entry above it (S72.10); "Ulcer, heel → see Ulcer, lower limb, heel, left"
+    (L97.42-)."""
     entry, _, target = term.path.partition(" → see ")
     if not target or " → see " not in other.path:
         return False

@@ -32,6 +32,7 @@ from chartcoder.stages.lexicon import (
     BODY_PART_SIDES,
     body_part_key_words,
     body_part_words,
+    drug_intent,
     lexicon,
     procedure_term_path,
     strip_code,
@@ -144,6 +145,7 @@ def _see_code(cs: CodeSystem, path: str) -> str | None:
 
 
 def _evidence_stems(cand: Candidate) -> set[str]:
+    """The stems of a candidate's evidence words, as written ('stones' is calculus too)."""
     return {st for e in cand.evidence for w in _word_stems(e.text) for st in w}
 
 
@@ -171,9 +173,6 @@ def _asks_for(cs: CodeSystem, code: str, other: str, inherited: bool = True) -> 
     it) names ``other``'s category."""
     return any(other.startswith(ref) for n in cs.notes(code, inherited=inherited) if n.kind == "use_additional_code"
                for ref in n.referenced_codes())
-
-
-DRUG_INTENT = re.compile(r"T[3-6]\d\.[0-9A-Z]{2}[1-6].?")  # Table of Drugs codes: the 6th character is the intent
 
 
 @cache
@@ -1383,12 +1382,11 @@ class Verify:
                     continue
                 need = set(phrase_stems(words))
                 # the partner names exactly the subterm's words; or, a condition of another category, its code's title
-                # names them and no more ('peripheral neuropathy' is G62.9 Polyneuropathy, unspecified: diabetes with polyneuropathy) or
-                # the combination's 'use additional code' note names it and its words say one of them (E11.621 foot
-                # ulcer: L97.4-, the heel's ulcer);
-                # or it is a reading of the combination itself that shares words with this one ('acute gangrenous
-                # cholecystitis with cholelithiasis': its 'cholecystitis with cholelithiasis' read K80.10; the acute
-                # one is K80.00)
+                # names them and no more ('peripheral neuropathy' is G62.9 Polyneuropathy, unspecified: diabetes with
+                # polyneuropathy), or the combination's own 'use additional code' note names it and its words say one
+                # of them (E11.621 foot ulcer: L97.4-, the heel's ulcer); or it is a reading of the combination itself
+                # that shares words with this one ('acute gangrenous cholecystitis with cholelithiasis': its
+                # 'cholecystitis with cholelithiasis' read K80.10; the acute one is K80.00)
                 partner = next((b for b in in_sentence[sentence_of[a.mention_id]] if b is not a and not b.rejected
                                 and b.code != a.code and b.mention_id not in negated
                                 and (_names_exactly(state, b, need)
@@ -1396,7 +1394,7 @@ class Verify:
                                                                       or _asks_for(cs, code, b.code, inherited=False)
                                                                       and need & _evidence_stems(b))
                                      or b.code[:3] == code[:3] and _overlap(a, b)
-                                     and need <= {st for e in b.evidence for w in _word_stems(e.text) for st in w})),
+                                     and need <= _evidence_stems(b))),
                                None)
                 if partner is None:
                     continue
@@ -1444,13 +1442,13 @@ class Verify:
         chemotherapy is D70.1, hypothyroidism due to amiodarone E03.2 (I.C.19.e.5(a))."""
         dx = [c for c in cands if c.type == "diagnosis" and not c.rejected]
         drugs = [c for c in dx if c.path and c.path[0].startswith("drug: ")]
-        poisoned = {c.code[:6] for c in drugs if DRUG_INTENT.fullmatch(c.code) and c.code[6] in "1234"}
+        poisoned = {c.code[:6] for c in drugs if drug_intent(c.code) in ("1", "2", "3", "4")}
         for c in drugs:
-            if DRUG_INTENT.fullmatch(c.code) and c.code[6] == "5" and c.code[:6] in poisoned:
+            if drug_intent(c.code) == "5" and c.code[:6] in poisoned:
                 c.rejected = "the note says this drug was taken in overdose: a poisoning, not an adverse effect " \
                              "(guideline I.C.19.e.5(b))"
         for effect in drugs:
-            if effect.rejected or not (DRUG_INTENT.fullmatch(effect.code) and effect.code[6] == "5"):
+            if effect.rejected or drug_intent(effect.code) != "5":
                 continue
             for c in dx:
                 if c.rejected or c in drugs or c.code[0] in "TVWXY" or sentence_of[c.mention_id] != sentence_of[effect.mention_id]:
@@ -1474,14 +1472,13 @@ class Verify:
         tokens = state.scratch["tokens"]
         dx = [c for c in cands if c.type == "diagnosis" and not c.rejected]
         unspecified = {main: _entry_code(cs, main) for main in {m for ms in specimens.values() for m in ms}}
-        sources = [(si, main) for si, (a, b) in enumerate(state.scratch["sentence_tokens"])
-                   if CULTURE in (stems := {st for t in tokens[a:b] for st in t.stems})
-                   and not CULTURE_DENIED.search(state.text, tokens[a].start, tokens[b - 1].end)
+        sources = [(si, main) for si in range(len(state.scratch["sentence_tokens"]))
+                   if CULTURE in (stems := _sentence_stems(state, si))
                    for main in dict.fromkeys(m for st in stems for m in specimens.get(st, ()))]
         sources += [(sentence_of[c.mention_id], "Sepsis") for c in dx if c.code == unspecified.get("Sepsis")]
         for si, main in sources:
             a, b = state.scratch["sentence_tokens"][si]
-            stems = {st for t in tokens[a:b] for st in t.stems}
+            stems = _sentence_stems(state, si)
             if CULTURE_DENIED.search(state.text, tokens[a].start, tokens[b - 1].end):
                 continue
             infection = next((c for c in dx if not c.rejected and c.code == unspecified[main]), None)

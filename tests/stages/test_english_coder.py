@@ -9,6 +9,7 @@ from chartcoder.codesystems import get_system
 from chartcoder.pipeline import InputError
 from chartcoder.stages.analyze import NEGATIVE_RESULTS
 from chartcoder.stages.en_text import stem
+from chartcoder.stages.lexicon import lexicon
 
 SAMPLE = (Path(__file__).parents[2] / "examples" / "discharge_summary.txt").read_text("utf-8")
 
@@ -1981,3 +1982,84 @@ def test_a_culture_negative_for_an_organism_negates_it() -> None:
     over its forward 'negative for' and leave the organism affirmed; 'were negative for' reads forward."""
     assert not code("Blood cultures were negative for Staphylococcus aureus.").diagnoses()
     assert not code("Staphylococcus aureus was not isolated.").diagnoses()
+
+
+def test_an_ulcer_takes_the_severity_said_and_the_site_most_specific() -> None:
+    """The index leads 'limited to breakdown of skin' to '... with unspecified severity'; the tabular title
+    names it (L97.421). 'Foot ulcer of the right heel' is one ulcer: the heel's code, not also the foot's
+    unspecified part (L97.919) or the heel of unspecified side (L97.409)."""
+    assert code("Diabetic ulcer of the left heel limited to breakdown of skin.").diagnoses() == ["E11.621", "L97.421"]
+    assert code("Chronic ulcer of the left heel with fat layer exposed.").diagnoses() == ["L97.422"]
+    assert code("Diabetic foot ulcer of the right heel.").diagnoses() == ["E11.621", "L97.419"]
+    # two complications of one diabetes are no two sites of one condition
+    assert code("Type 1 diabetes mellitus with diabetic nephropathy and diabetic retinopathy.").diagnoses() \
+        == ["E10.21", "E10.319"]
+
+
+def test_an_organism_named_with_a_condition_is_its_cause() -> None:
+    """Guideline I.C.1.e.1(b): the condition and the organism as the cause of a disease classified elsewhere
+    (B95-B97, from the index). 'H. pylori' is Helicobacter pylori; MRSA is B95.62, not the B95.61 a
+    'Staphylococcus aureus' reading gives; a negative culture names none; a combination code keeps it."""
+    assert code("H. pylori gastritis.").diagnoses() == ["B96.81", "K29.70"]
+    assert set(code("Gastric ulcer with Helicobacter pylori infection.").diagnoses()) == {"K25.9", "B96.81"}
+    assert set(code("MRSA cellulitis of the left leg.").diagnoses()) == {"L03.116", "B95.62"}
+    assert code("Cellulitis of the right arm; cultures were negative for MRSA.").diagnoses() == ["L03.115"]
+    assert code("Septic shock due to MRSA pneumonia.").diagnoses()[:3] == ["A41.02", "R65.21", "J15.212"]
+
+
+def test_a_skin_abscess_drained_is_the_subcutaneous_tissue() -> None:
+    """With a cutaneous abscess (L02) coded, its incision and drainage is of the region's subcutaneous tissue
+    and fascia (0J9), not the region (0Y9); an abdominal wall abscess drained stays the wall (0W9F)."""
+    res = code("Cellulitis and abscess of the left lower leg. Incision and drainage of the abscess of the left lower leg.")
+    assert res.procedures() == ["0J9P0ZZ"]
+    assert code("Cutaneous abscess of the right buttock. Incision and drainage of the right buttock abscess.").procedures() \
+        == ["0J990ZZ"]
+    assert code("The abscess of the abdominal wall was drained.").procedures() == ["0W9F0ZZ"]
+
+
+def test_metastatic_disease_to_a_site_is_its_secondary_neoplasm() -> None:
+    """'Metastatic disease to the bone' is the bone's secondary neoplasm (C79.51), not a disease of bone (M89.9)."""
+    assert code("Metastatic disease to the bone.").diagnoses() == ["C79.51"]
+    assert set(code("Breast cancer with metastatic disease to the liver and bone.").diagnoses()) \
+        == {"C50.919", "C78.7", "C79.51"}
+    assert not code("No evidence of metastatic disease.").diagnoses()
+
+
+def test_a_see_condition_pointer_is_no_main_term() -> None:
+    """'Pylorus, pyloric - see condition' means: code the condition. It is not the main term Condition
+    ('Condition, post COVID-19' U09.9)."""
+    lex = lexicon(get_system("icd10cm"))
+    assert not [t.path for t in lex.terms if "→ see Condition" in t.path]
+
+
+def test_an_underdosing_takes_its_drug_class_and_its_reason() -> None:
+    """A drug the Table of Drugs lacks reads the row of its class (levetiracetam, like vigabatrin, T42.6X-);
+    the reason for an underdosing, when said, is its noncompliance code (guideline I.C.19.e.5(c))."""
+    dx = code("Hypertensive urgency. She missed several doses of her lisinopril because she could not afford it.")
+    assert dx.diagnoses() == ["I16.0", "T46.4X6A", "Z91.120"]
+    assert code("Seizure due to underdosing of levetiracetam; he forgot to take it.").diagnoses() \
+        == ["R56.9", "T42.6X6A", "Z91.138"]
+    assert code("Seizure due to missed doses of levetiracetam.").diagnoses() == ["R56.9", "T42.6X6A"]
+    assert code("Rhabdomyolysis due to atorvastatin.").diagnoses() == ["M62.82", "T46.6X5A"]
+
+
+def test_an_external_cause_list_of_objects_is_any_one_of_them() -> None:
+    """'Tripping, over, carpet, rug or object, with fall' (W18.09) is said by any one of its objects."""
+    res = code("She fell after tripping over a rug and fractured her left wrist.")
+    assert "W18.09XA" in res.diagnoses()
+
+
+def test_a_fall_is_coded_by_how_it_happened_and_external_causes_go_last() -> None:
+    """'Fell at home, tripping over a rug': the trip's 'with fall' subterm (W18.09XA), not W22.8 (striking
+    against an object) nor also W19 (unspecified fall); the injury is listed first, then the cause, then the
+    place (guideline I.C.20)."""
+    res = code("The patient fell at home, tripping over a rug, and sustained a left femoral neck fracture.")
+    assert res.diagnoses() == ["S72.002A", "W18.09XA", "Y92.009"]
+    assert code("She fell from a ladder and fractured her left wrist.").diagnoses() == ["S62.102A", "W11.XXXA"]
+
+
+def test_an_endoscopy_that_stops_a_bleed_is_the_control_of_bleeding() -> None:
+    """'EGD showed a bleeding ulcer, which was treated with endoscopic clipping': 0W3P8ZZ, and the EGD is the
+    inspection done to achieve it (B3.11a)."""
+    res = code("EGD showed a bleeding ulcer of the gastric antrum, which was treated with endoscopic clipping.")
+    assert res.procedures() == ["0W3P8ZZ"]

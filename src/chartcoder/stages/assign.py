@@ -19,6 +19,14 @@ from chartcoder.types import Assignment, Candidate
 PRIORITY_SECTIONS = ("diagnoses", "assessment", "admission_diagnoses", "procedures")
 
 
+def external_cause_rank(code: str) -> int:
+    """0 for a diagnosis that is no external cause; external causes are never first-listed and their place,
+    activity and status follow the cause (guideline I.C.20: W18.09XA, then Y92.009, Y93.-, Y99.-)."""
+    if code[:1] not in "VWXY":
+        return 0
+    return {"Y92": 2, "Y93": 3, "Y99": 4}.get(code[:3], 1)
+
+
 def code_first_order(assignments: list[Assignment], cs: CodeSystem) -> list[Assignment]:
     """A code whose 'code first' note names another assigned code goes after it (guideline I.A.13): heart
     failure after the hypertensive heart and chronic kidney disease (I13.0) that causes it, dementia after
@@ -77,9 +85,10 @@ class Assign:
                 determined=None if any(c.determined is None for c in group) else first.determined,
             )
             section_rank = min((PRIORITY_SECTIONS.index(s) if s in PRIORITY_SECTIONS else 9) for s in sections)
-            # the nature of an adverse effect is sequenced before the drug's code (guideline I.C.19.e.5(a))
-            assignments.append(((ctype != "diagnosis", section_rank, drug_intent(code) == "5",
-                                 first.evidence[0].start), a))
+            # the nature of an adverse effect is sequenced before the drug's code (guideline I.C.19.e.5(a));
+            # external causes follow every other diagnosis
+            assignments.append(((ctype != "diagnosis", external_cause_rank(code) if ctype == "diagnosis" else 0,
+                                 section_rank, drug_intent(code) == "5", first.evidence[0].start), a))
         assignments.sort(key=lambda x: x[0])
         state.assignments = [a for _, a in assignments]
         if self.diagnoses is not None:

@@ -218,6 +218,9 @@ def _alternatives(title: str, either: bool = False) -> list[tuple[str, ...]]:
     one_of = EITHER_WORD.fullmatch(title.strip()) if either else None
     if one_of:  # a PCS subterm "Partial or total": either word says it
         return [f for f in dict.fromkeys(phrase_stems(w) for w in one_of.groups()) if f] or [()]
+    listed = [w.strip() for w in re.split(r",| or ", title)] if either and " or " in title else []
+    if listed and all(w and " " not in w for w in listed):  # "carpet, rug or object": any one of them
+        return [f for f in dict.fromkeys(phrase_stems(w) for w in listed) if f] or [()]
     parts = [p.strip() for p in title.split(",") if p.strip()]
     if len(parts) > 1 and _spellings_of_one_word([p.split()[0].lower() for p in parts if p.split()]):
         forms = [phrase_stems(p) for p in parts]
@@ -544,7 +547,9 @@ def _index_terms(cs: CodeSystem, source: str, pointers: re.Pattern[str] | None =
             return alt_cache[node_id]
         # "X or Y" is either word in a PCS subterm ("Replacement, hip, Partial or total"); the ICD-10-CM
         # index's are names ("Cushing's, syndrome or disease") or modifiers a note rarely splits (train CV)
-        mine = _alternatives(title, either=pointers is not None and parent is not None)
+        # the External Cause Index's lists are objects, any one of which is said ("Tripping, over, carpet, rug or
+        # object"; "with fall, due to ice or snow")
+        mine = _alternatives(title, either=(pointers is not None or source == "eindex") and parent is not None)
         above = alts(parent) if parent is not None else []  # first, so that a skipped parent is known
         if parent is not None and path(parent) in implied:  # "inferior AMI": STEMI by wall, unsaid
             above = above + [a for a in alts(by_id[parent][1]) if a not in above]
@@ -612,13 +617,18 @@ def _reference_forms(target: str) -> list[str]:
     return list(dict.fromkeys(f for f in (target, ", ".join(kept)) if f))
 
 
+GENERIC_TARGETS = frozenset({"condition", "condition or type", "condition and site", "condition by site"})
+
+
 def _see_terms(cs: CodeSystem, source: str, alternatives: list[tuple[str, ...]], origin: str, target: str) -> list[Term]:
     """Follow a see / see also reference: the node's words lead to the target's code, and the
     target's subterms (one level) refine it ("Smoker" -> "Dependence, drug, nicotine", cigarettes)."""
     target = target.split(";")[0].strip(" ,")
     diagnostic = bool(re.search(r"\s+with qualifier diagnostic$", target, re.I))
     target = re.sub(r"\s+with qualifier \w+$", "", target)  # "Excision with qualifier Diagnostic" -> Excision
-    if not target or target.lower().startswith("table of drugs"):
+    # "see condition" is the index's "code the condition" (by its own main term), not the main term Condition
+    # ("Pylorus, pyloric - see condition" read "Condition, post COVID-19" U09.9)
+    if not target or target.lower().startswith("table of drugs") or target.lower() in GENERIC_TARGETS:
         return []
     entry = None
     for reference in _reference_forms(target):
@@ -803,9 +813,13 @@ def _drug_terms(cs: CodeSystem) -> list[Term]:
             return own
         return [tuple(dict.fromkeys(up + o)) for up in names(parent) for o in own][:MAX_ALTERNATIVES]
 
+    rules = load_rules("en", "drug_aliases")
     aliases: dict[str, list[tuple[str, ...]]] = defaultdict(list)
-    for word, row in load_rules("en", "drug_aliases")["aliases"].items():
+    for word, row in rules["aliases"].items():
         aliases[row].append(phrase_stems(word))
+    classes: dict[str, list[str]] = defaultdict(list)  # a drug the Table lacks, by the row of its class
+    for word, row in rules.get("classes", {}).items():
+        classes[row].append(word)
     out = []
     for node_id, parent, title, cells in rows:
         if not cells:
@@ -818,6 +832,10 @@ def _drug_terms(cs: CodeSystem) -> list[Term]:
                 if stems:
                     for said in (tokens, (CAUSED,)) if column == ADVERSE_COLUMN else (tokens,):
                         out.append(Term(stems + said, code.rstrip("-").rstrip("."), "drug", f"{title} [{column}]"))
+            for word in classes.get(title, []) if parent is None else []:
+                for said in (tokens, (CAUSED,)) if column == ADVERSE_COLUMN else (tokens,):
+                    out.append(Term(phrase_stems(word) + said, code.rstrip("-").rstrip("."), "drug",
+                                    f"{word.capitalize()}, as {title} [{column}]"))
     return out
 
 

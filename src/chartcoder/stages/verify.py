@@ -168,6 +168,46 @@ def _cause_elsewhere(cs: CodeSystem, path: str) -> str | None:
     return found[0].rstrip("-").rstrip(".") if found else None
 
 
+# index words that say how an organism causes, not which organism it is
+_NOT_AN_ORGANISM = frozenset(phrase_stems("infection infected infective as the cause causes of disease diseases "
+                                          "classified elsewhere bacterial bacterium bacteria agent NOS NEC "
+                                          "unspecified site specified virus viral organism type"))
+_OTHER_AGENT = frozenset(phrase_stems("other specified agents"))
+
+
+@cache
+def _cause_organisms(cs: CodeSystem) -> tuple[tuple[frozenset[str], str, str], ...]:
+    """(organism words, code, index path) of every index entry coding an organism 'as cause of disease
+    classified elsewhere' (B95-B97): 'Infection, Helicobacter pylori, as cause ...' is {helicobact, pylori}
+    -> B96.81; 'MRSA, infection, as the cause ...' is {mrsa} -> B95.62. A node titled with alternatives
+    ('Staphylococcus, staphylococcal') is read by its first."""
+    rows = cs.conn.execute(
+        "WITH RECURSIVE up(id, parent_id, code, path, first) AS ("
+        " SELECT id, parent_id, code, title, title FROM index_terms"
+        " WHERE source = 'index' AND code >= 'B95' AND code < 'B98'"
+        " UNION ALL SELECT i.id, i.parent_id, up.code, i.title || ' | ' || up.path, i.title"
+        " FROM index_terms i JOIN up ON i.id = up.parent_id)"
+        " SELECT code, path FROM up WHERE parent_id IS NULL")
+    found = {}
+    for code, path in rows:
+        if "cause of disease" not in path or not cs.is_valid(code):
+            continue
+        words = frozenset(w for node in path.split(" | ") for w in phrase_stems(node.split(", ")[0])) - _NOT_AN_ORGANISM
+        # the code's title names its organism, when it names one: 'ECHO' is no B97.12 Echovirus of the title
+        named = set(phrase_stems(cs.title(code) or "")) - _NOT_AN_ORGANISM - _OTHER_AGENT
+        if words and (not named or named & words):
+            found.setdefault(words, (code, path.replace(" | ", ", ")))
+    return tuple((words, code, path) for words, (code, path) in found.items())
+
+
+
+@cache
+def _underdosing_reasons() -> tuple[tuple[re.Pattern[str], str], ...]:
+    """(pattern, noncompliance code) in the order they are tried (rules/en/underdosing_reasons.json)."""
+    return tuple((re.compile(rf"\b(?:{r['pattern']})\b", re.I), r["code"])
+                 for r in load_rules("en", "underdosing_reasons")["reasons"])
+
+
 def _asks_for(cs: CodeSystem, code: str, other: str, inherited: bool = True) -> bool:
     """True when a 'use additional code' note of ``code`` (or, unless ``inherited`` is False, of a code above
     it) names ``other``'s category."""
@@ -213,6 +253,7 @@ def _entry_code(cs: CodeSystem, main: str) -> str | None:
 
 OSMOLAR = stem("osmolar")
 CONTRAST_WORDS = frozenset(phrase_stems("low high osmolar"))
+ORGANISM_DENIED = re.compile(r"\b(?:negative|no|not|without|ruled out|r/o|rule out)\b[^.;]*$", re.I)
 CULTURE_DENIED = re.compile(r"\b(?:negative|no growth|not|without|sterile)\b", re.I)
 
 
@@ -246,6 +287,12 @@ VESSEL_DILATIONS = ("27", "37", "47", "57", "67")  # Dilation tables of the hear
 SAID_OPEN = "__open__"
 STATED_APPROACHES = frozenset(phrase_stems("percutaneous endoscopic external")) | OPEN_INCISIONS | {SAID_OPEN}
 INTRALUMINAL_DEVICE = frozenset(phrase_stems("intraluminal device"))
+SUBCUTANEOUS_TISSUE = frozenset(phrase_stems("subcutaneous tissue and fascia"))
+ABSCESS = stem("abscess")
+FALL = stem("fall")
+# the anatomical regions of 0W9 whose skin abscess is subcutaneous: head, face, neck, back, perineum (not a wall
+# or a cavity: an abdominal wall abscess drained is 0W9F)
+SKIN_REGIONS = frozenset({"0W90", "0W92", "0W96", "0W9K", "0W9L", "0W9M", "0W9N"})
 
 
 @lru_cache(maxsize=256)
@@ -425,6 +472,29 @@ def _side_stated(state: CaseState, cs: CodeSystem, cand: Candidate, code: str | 
         return code
     notes.append(f"{code} -> {sibling} (the side the mention names)")
     return sibling
+
+
+def _detail_stated(cs: CodeSystem, code: str | None, stems: set[str], notes: list[str]) -> str | None:
+    """A code the index gave as unspecified ('... with unspecified severity') yields to the sibling whose
+    own words the sentence says, every one of them ('diabetic ulcer of the left heel limited to breakdown of
+    skin': L97.421, not L97.429): the index leads to the unspecified code when its subterm is worded
+    otherwise ('with skin breakdown only'), and a coder reads the tabular title."""
+    title = (cs.title(code) or "") if code else ""
+    parents = cs.parents(code) if code else []
+    if "unspecified" not in title.lower() or not parents:
+        return code
+    own = set(phrase_stems(title))
+    found = []
+    for sibling in cs.children(parents[0][0]):
+        words = set(phrase_stems(cs.title(sibling) or "")) - own
+        if sibling != code and cs.is_valid(sibling) and len(words) >= 2 and words <= stems \
+                and not UNSPECIFIED_WORDS & words and not absent_words(cs.title(sibling) or "") & stems:
+            found.append((len(words), sibling))
+    if not found:
+        return code
+    best = max(found)[1]
+    notes.append(f"{code} -> {best} (the detail the text states)")
+    return best
 
 
 def _sided_siblings(cs: CodeSystem, code: str, side: str) -> list[str]:
@@ -775,6 +845,20 @@ def _site_categories(cs: CodeSystem, path: str) -> frozenset[str]:
 UNSPECIFIED_WORDS = frozenset(phrase_stems("unspecified"))
 
 
+_UNSAID_SITE = re.compile(r"\bof unspecified\b|\bunspecified (?:site|side|part|region)\b", re.I)
+
+
+def _unsaid_sites(title: str) -> int:
+    """How many of a code's site and side its title leaves unspecified ('... of unspecified part of right lower
+    leg': 1), not its other details ('with unspecified severity', 'Unspecified abdominal pain')."""
+    return len(_UNSAID_SITE.findall(title))
+
+
+def _shares_a_span(a: Candidate, b: Candidate) -> bool:
+    """Whether two candidates were read from the same words (an evidence span of one overlaps one of the other's)."""
+    return any(x.start < y.end and y.start < x.end for x in a.evidence for y in b.evidence)
+
+
 def _restates(vague: Candidate, specific: Candidate) -> bool:
     """Each of the first candidate's words is among the second's, an abbreviation by what it stands for: the
     same condition said again with more words ('hematuria' ... 'gross hematuria'; 'COPD' ... 'chronic
@@ -936,6 +1020,7 @@ class Verify:
                     stems = _dominance_stated(state, cand, sentence_of[cand.mention_id], stems)
                     code = complete_cm(cs, cand.code, stems - spent, notes, values)
                     code = _side_stated(state, cs, cand, code, notes)
+                    code = _detail_stated(cs, code, stems - spent, notes)
                     other = self._other_side(state, cand, stems - spent, code)
                     if other is not None:
                         both_sides.append(other)
@@ -996,10 +1081,12 @@ class Verify:
         self._site_of_the_primary(state.text, live, self.systems["diagnosis"])
         joined_sites = self._metastases_joined(state.text, live, self.systems["diagnosis"])
         self._external_cause_with_injury(state, live, sentence_of)
+        self._how_the_fall_happened(state, live, self.systems["diagnosis"], sentence_of)
         self._former_smoker(state, live, self.systems["diagnosis"], sentence_of)
         self._uncomplicated_use(live)
         self._lymph_node_region(state, live, self.systems["diagnosis"], sentence_of)
         self._approach_of_the_endoscopy(live, self.systems.get("procedure"))
+        self._abscess_of_the_skin(state, live, self.systems.get("procedure"), sentence_of)
         self._inspection_to_an_end(live, sentence_of)
         self._bilateral_row(live)
         self._bilateral_code(live, self.systems["diagnosis"])
@@ -1011,8 +1098,10 @@ class Verify:
         first = self._systemic_infection_first(live, self.systems["diagnosis"]) + \
             self._code_first_underlying(state, live, self.systems["diagnosis"], sentence_of)
         self._organism_of_the_culture(state, live + first, self.systems["diagnosis"], sentence_of)
+        first += self._organism_of_the_condition(state, live, self.systems["diagnosis"], sentence_of)
         heart_failure = self._heart_failure_type(live, self.systems["diagnosis"])
         additional = self._use_additional(state, live, self.systems["diagnosis"], sentence_of)
+        additional += self._underdosing_reason(state, live, self.systems["diagnosis"], sentence_of)
         self._combination_hypertension(live + additional, self.systems["diagnosis"])  # a CKD stage added just now
         if state.case.scope == "encounter":
             additional += self._place_of_occurrence(state, live, self.systems["diagnosis"], sentence_of)
@@ -1435,6 +1524,91 @@ class Verify:
                 c.code, c.title = cause, cs.title(cause) or ""
 
     @staticmethod
+    def _organism_of_the_condition(state: CaseState, cands: list[Candidate], cs: CodeSystem,
+                                   sentence_of: dict[int, int]) -> list[Candidate]:
+        """An organism named with a condition that has no combination code for it ('H. pylori gastritis',
+        'MRSA cellulitis', 'gastric ulcer with Helicobacter pylori infection') is coded as the cause of a
+        disease classified elsewhere beside the condition (guideline I.C.1.e.1(b); the index's 'as cause of
+        disease classified elsewhere' subterms, B95-B97): K29.70 + B96.81, L03.116 + B95.62. The organism's
+        own infection read beside the condition (A04.8) becomes that code; an organism already coded from
+        the same words is not added again."""
+        tokens = state.scratch["tokens"]
+        starts = [t.start for t in tokens]
+        organisms = _cause_organisms(cs)
+        dx = [c for c in cands if c.type == "diagnosis" and not c.rejected]
+        denied = [(m.span.start, m.span.end) for m in state.mentions if m.assertion.negated]
+        added: list[Candidate] = []
+        by_sentence: dict[int, list[Candidate]] = defaultdict(list)
+        for c in dx:
+            by_sentence[sentence_of[c.mention_id]].append(c)
+        for si, here in by_sentence.items():
+            conditions = [c for c in here if c.code[0] not in "ABRTVWXYZ" and c.evidence]
+            if not conditions:
+                continue
+            a, b = state.scratch["sentence_tokens"][si]
+            words = [set(t.stems) for t in tokens[a:b]]
+            said = set().union(*words) if words else set()
+            found = [(need, code, path) for need, code, path in organisms if need <= said]
+            # the most specific organism only: 'Staphylococcus aureus' is B95.61, not also B95.8
+            found = [f for f in found if not any(f[0] < g[0] for g in found)]
+            for need, code, path in found:
+                span_tokens = [t for t in tokens[a:b] if set(t.stems) & need]
+                lo, hi = span_tokens[0].start, span_tokens[-1].end
+                before = state.text[max(tokens[a].start, lo - 40):lo]
+                if any(s < hi and lo < e for s, e in denied) or ORGANISM_DENIED.search(before):
+                    continue
+                first = bisect_left(starts, lo)
+                near = [c for c in conditions if not set(phrase_stems(c.title)) & need
+                        and any(abs(bisect_left(starts, e.start) - first) <= 6 for e in c.evidence)]
+                if not near:
+                    continue
+                span = Span(start=lo, end=hi, text=state.text[lo:hi])
+                same = [c for c in here if c.code[0] in "AB" and any(e.start < hi and lo < e.end for e in c.evidence)]
+                infection = next((c for c in same if c.code[:3] not in ("B95", "B96", "B97")
+                                  and c.path and c.path[0].startswith(INFECTION_PATH)), None)
+                if infection is not None:
+                    infection.notes_checked.append(f"{infection.code} -> {code}: the organism causes {near[0].code}, "
+                                                   "said beside it (as cause of disease classified elsewhere)")
+                    infection.code, infection.title = code, cs.title(code) or ""
+                elif same:  # a less specific reading of the same words ('MRSA' read as Staphylococcus aureus)
+                    for c in same:
+                        if c.code[:3] in ("B95", "B96", "B97") and c.code != code:
+                            c.notes_checked.append(f"{c.code} -> {code}: the organism the index names ('{path}')")
+                            c.code, c.title = code, cs.title(code) or ""
+                else:
+                    added.append(_instructed(cs, code, near[0].mention_id, [span], f"index: {path}",
+                                             f"the organism causes {near[0].code} (guideline I.C.1.e.1(b))", 0.8))
+        return added
+
+    @staticmethod
+    def _underdosing_reason(state: CaseState, cands: list[Candidate], cs: CodeSystem,
+                            sentence_of: dict[int, int]) -> list[Candidate]:
+        """An underdosing goes with the noncompliance code that tells its intent when the record says it
+        (guideline I.C.19.e.5(c); rules/en/underdosing_reasons.json): 'missed doses of lisinopril because she
+        could not afford it' is T46.4X6A + Z91.120. A noncompliance code read from the word 'underdosing'
+        takes the reason said, and claims no financial hardship the record does not state."""
+        dx = [c for c in cands if c.type == "diagnosis" and not c.rejected]
+        under = [c for c in dx if drug_intent(c.code) == "6"]
+        added: list[Candidate] = []
+        for si in dict.fromkeys(sentence_of[c.mention_id] for c in under):
+            start, end = sentence_span(state, si)
+            found = next(((m, code) for pattern, code in _underdosing_reasons()
+                          if (m := pattern.search(state.text, start, end)) and cs.is_valid(code)), None)
+            noncompliance = [c for c in dx if c.code.startswith("Z91.1") and sentence_of[c.mention_id] == si]
+            for c in noncompliance:
+                code = found[1] if found else c.code[:-1] + "8" if "financial" in c.title.lower() else c.code
+                if code != c.code and cs.is_valid(code):
+                    c.notes_checked.append(f"{c.code} -> {code}: the reason the record gives for the underdosing")
+                    c.code, c.title = code, cs.title(code) or ""
+            if found and not noncompliance:
+                m, code = found
+                first = next(c for c in under if sentence_of[c.mention_id] == si)
+                added.append(_instructed(cs, code, first.mention_id, [Span(start=m.start(), end=m.end(), text=m.group())],
+                                         f"underdosing reason: '{m.group()}'",
+                                         f"guideline I.C.19.e.5(c): noncompliance with {first.code}", 0.8))
+        return added
+
+    @staticmethod
     def _drug_effects(cands: list[Candidate], cs: CodeSystem, sentence_of: dict[int, int]) -> None:
         """A drug taken in overdose is a poisoning, not also its adverse effect (guideline I.C.19.e.5(b)). A
         condition said with a drug's adverse effect is coded by the code of its category that asks for that
@@ -1552,6 +1726,27 @@ class Verify:
                 c.rejected = "an external cause without an injury or poisoning it explains"
 
     @staticmethod
+    def _how_the_fall_happened(state: CaseState, cands: list[Candidate], cs: CodeSystem,
+                               sentence_of: dict[int, int]) -> None:
+        """A trip or slip said in the sentence of a fall takes its entry's 'with fall' subterm ('fell at home,
+        tripping over a rug': Tripping, over, carpet, rug or object, with fall W18.09, not W22.8 striking
+        against an object), and the fall is coded by how it happened, not also as an unspecified fall (W19)."""
+        dx = [c for c in cands if c.type == "diagnosis" and not c.rejected]
+        for c in dx:
+            if not c.path or not c.path[0].startswith("eindex: ") or FALL not in _sentence_stems(state, sentence_of[c.mention_id]):
+                continue
+            entries = [e for e in cs.index_lookup(c.path[0].removeprefix("eindex: ") + ", with fall", source="eindex")
+                       if e.matched_fully and e.code]
+            code = complete_cm(cs, entries[0].code.rstrip("-").rstrip("."), set(), []) if entries else None
+            if code and code != c.code:
+                c.notes_checked.append(f"{c.code} -> {code}: its sentence tells a fall (the entry's 'with fall')")
+                c.code, c.title = code, cs.title(code) or ""
+        told = {sentence_of[c.mention_id]: c.code for c in dx if "W00" <= c.code[:3] <= "W18"}
+        for c in dx:
+            if c.code.startswith("W19") and sentence_of[c.mention_id] in told:
+                c.rejected = f"the fall is coded by how it happened ({told[sentence_of[c.mention_id]]}), not as unspecified"
+
+    @staticmethod
     def _inspection_to_an_end(cands: list[Candidate], sentence_of: dict[int, int]) -> None:
         """An inspection done to achieve another procedure of the same body system by the same approach is not
         coded separately (ICD-10-PCS guideline B3.11a): an EGD with a biopsy of the duodenum is the biopsy,
@@ -1565,11 +1760,34 @@ class Verify:
             reach = INSPECTED_TRACTS.get(c.code[:4])
             goal = next((o for o in done if (o.code[:2] == c.code[:2] or o.code[:4] == "0W3P" and c.code[:4] in
                                              INSPECTED_TRACTS) and o.code[4] == c.code[4]
-                         and (o.code[3] in reach if reach else sentence_of[o.mention_id] == sentence_of[c.mention_id])),
+                         # the bleeding the endoscope controls (0W3P) is in the tract its sentence inspects
+                         and (o.code[3] in reach if reach and o.code[:4] != "0W3P"
+                              else sentence_of[o.mention_id] == sentence_of[c.mention_id])),
                         None)
             if goal is not None:
                 c.rejected = f"an inspection to achieve {goal.code} by the same approach is not coded separately " \
                              "(guideline B3.11a)"
+
+    @staticmethod
+    def _abscess_of_the_skin(state: CaseState, cands: list[Candidate], cs: CodeSystem | None,
+                             sentence_of: dict[int, int]) -> None:
+        """An incision and drainage of a skin abscess (a cutaneous abscess, L02, is coded in the record) drains
+        the subcutaneous tissue and fascia of the region (table 0J9), not the region as a whole (0X9, 0Y9, or
+        the head, neck, back or perineum of 0W9; a wall or cavity drained stays 0W9): 'incision and drainage
+        of the abscess of the left lower leg' is 0J9P0ZZ beside L02.416, not 0Y9J0ZZ."""
+        if cs is None or not any(c.code[:3] == "L02" for c in cands if c.type == "diagnosis" and not c.rejected):
+            return
+        for c in cands:
+            if c.type != "procedure" or c.rejected or not (c.code[:3] in ("0X9", "0Y9") or c.code[:4] in SKIN_REGIONS) \
+                    or ABSCESS not in _sentence_stems(state, sentence_of[c.mention_id]):
+                continue
+            stems = (operation_stems(state, c.evidence) or _sentence_stems(state, sentence_of[c.mention_id])) \
+                | SUBCUTANEOUS_TISSUE
+            notes: list[str] = []
+            code = complete_pcs(cs, "0J9", stems, notes)
+            if code is not None:
+                c.notes_checked.append(f"{c.code} -> {code}: a skin abscess drains the subcutaneous tissue and fascia")
+                c.code, c.title = code, cs.title(code) or ""
 
     @staticmethod
     def _approach_of_the_endoscopy(cands: list[Candidate], cs: CodeSystem | None) -> None:
@@ -1749,6 +1967,13 @@ class Verify:
                            and (_restates(c, o) or together(c, o)))]
             if better:
                 c.rejected = f"less specific than {better[0].code}, which is assigned"
+        for c in dx:  # one condition read at two sites of one category: the one that leaves less of its site unsaid
+            vague = _unsaid_sites(c.title)
+            better = [o for o in by_head[c.code[:2]] if o.code[:3] == c.code[:3] and o.code != c.code
+                      and not o.rejected and _unsaid_sites(o.title) < vague
+                      and _shares_a_span(c, o)]
+            if vague and better and not c.rejected:
+                c.rejected = f"less specific than {better[0].code}, read from the same words"
 
     def _excludes1(self, cands: list[Candidate], cs: CodeSystem, sentence_of: dict[int, int], negated: set[int]) -> None:
         """Excludes1: two codes that cannot be reported together; keep the better supported. Two conditions

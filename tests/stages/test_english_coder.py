@@ -2063,3 +2063,21 @@ def test_an_endoscopy_that_stops_a_bleed_is_the_control_of_bleeding() -> None:
     inspection done to achieve it (B3.11a)."""
     res = code("EGD showed a bleeding ulcer of the gastric antrum, which was treated with endoscopic clipping.")
     assert res.procedures() == ["0W3P8ZZ"]
+
+
+def test_a_thrombolytic_given_here_is_a_procedure_not_a_status() -> None:
+    """'IV tPA was given' is 3E03317 (a thrombolytic into a peripheral vein); Z92.82 is a tPA given in a
+    different facility before admission, and stands only when the record says so."""
+    res = code("IV tPA was given.")
+    assert res.procedures() == ["3E03317"] and not res.diagnoses()
+    assert code("She received tPA at the outside hospital prior to transfer.").diagnoses() == ["Z92.82"]
+    assert code("Stage IV breast cancer.").diagnoses() == ["C50.919"]
+
+
+def test_a_seizure_of_an_epileptic_and_the_artery_of_an_infarction_are_not_coded_apart() -> None:
+    """In the encounter scope a seizure in a record of epilepsy is the epilepsy's (R56 Excludes1: epileptic
+    seizures, G40.-), and the occluded artery of a cerebral infarction is the infarction's (I66 Excludes1)."""
+    assert code("Breakthrough seizure. He has a history of epilepsy.").diagnoses() == ["G40.909"]
+    dx = code("Acute ischemic stroke of the left middle cerebral artery due to embolism. "
+              "CT angiography showed occlusion of the left middle cerebral artery.").diagnoses()
+    assert dx == ["I63.412"]

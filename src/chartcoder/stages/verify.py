@@ -202,6 +202,13 @@ def _cause_organisms(cs: CodeSystem) -> tuple[tuple[frozenset[str], str, str], .
 
 
 @cache
+def _code_contexts() -> dict[str, tuple[re.Pattern[str], str]]:
+    """Code -> (the circumstance its sentence must say, in words) (rules/en/code_context.json)."""
+    return {code: (re.compile(rf"\b(?:{r['pattern']})\b", re.I), r["says"])
+            for code, r in load_rules("en", "code_context")["codes"].items()}
+
+
+@cache
 def _underdosing_reasons() -> tuple[tuple[re.Pattern[str], str], ...]:
     """(pattern, noncompliance code) in the order they are tried (rules/en/underdosing_reasons.json)."""
     return tuple((re.compile(rf"\b(?:{r['pattern']})\b", re.I), r["code"])
@@ -1082,6 +1089,7 @@ class Verify:
         joined_sites = self._metastases_joined(state.text, live, self.systems["diagnosis"])
         self._external_cause_with_injury(state, live, sentence_of)
         self._how_the_fall_happened(state, live, self.systems["diagnosis"], sentence_of)
+        self._circumstance_said(state, live, sentence_of)
         self._former_smoker(state, live, self.systems["diagnosis"], sentence_of)
         self._uncomplicated_use(live)
         self._lymph_node_region(state, live, self.systems["diagnosis"], sentence_of)
@@ -1745,6 +1753,20 @@ class Verify:
         for c in dx:
             if c.code.startswith("W19") and sentence_of[c.mention_id] in told:
                 c.rejected = f"the fall is coded by how it happened ({told[sentence_of[c.mention_id]]}), not as unspecified"
+
+    @staticmethod
+    def _circumstance_said(state: CaseState, cands: list[Candidate], sentence_of: dict[int, int]) -> None:
+        """A code whose title holds a circumstance its index entry does not ask for stands only when its
+        sentence says it (rules/en/code_context.json): 'IV tPA was given' is no Z92.82, a tPA given in a
+        different facility before admission."""
+        rules = _code_contexts()
+        for c in cands:
+            rule = rules.get(c.code) if c.type == "diagnosis" and not c.rejected else None
+            if rule is None:
+                continue
+            start, end = sentence_span(state, sentence_of[c.mention_id])
+            if rule[0].search(state.text, start, end) is None:
+                c.rejected = f"{c.code} asks for a circumstance the record does not state here ({rule[1]})"
 
     @staticmethod
     def _inspection_to_an_end(cands: list[Candidate], sentence_of: dict[int, int]) -> None:

@@ -486,22 +486,31 @@ def _detail_stated(cs: CodeSystem, code: str | None, stems: set[str], notes: lis
     own words the sentence says, every one of them ('diabetic ulcer of the left heel limited to breakdown of
     skin': L97.421, not L97.429): the index leads to the unspecified code when its subterm is worded
     otherwise ('with skin breakdown only'), and a coder reads the tabular title."""
-    title = (cs.title(code) or "") if code else ""
-    parents = cs.parents(code) if code else []
-    if "unspecified" not in title.lower() or not parents:
-        return code
-    own = set(phrase_stems(title))
-    found = []
-    for sibling in cs.children(parents[0][0]):
-        words = set(phrase_stems(cs.title(sibling) or "")) - own
-        if sibling != code and cs.is_valid(sibling) and len(words) >= 2 and words <= stems \
-                and not UNSPECIFIED_WORDS & words and not absent_words(cs.title(sibling) or "") & stems:
-            found.append((len(words), sibling))
+    found = [(len(words), sibling) for sibling, words, absent in _detailed_siblings(cs, code)
+             if words <= stems and not absent & stems] if code else []
     if not found:
         return code
     best = max(found)[1]
     notes.append(f"{code} -> {best} (the detail the text states)")
     return best
+
+
+@lru_cache(maxsize=8192)
+def _detailed_siblings(cs: CodeSystem, code: str) -> tuple[tuple[str, frozenset[str], frozenset[str]], ...]:
+    """(sibling, the words its title adds, the words it says are absent) of an unspecified code's billable
+    siblings that state a detail in two words or more; () for a code that is not unspecified."""
+    title = cs.title(code) or ""
+    parents = cs.parents(code)
+    if "unspecified" not in title.lower() or not parents:
+        return ()
+    own = set(phrase_stems(title))
+    out = []
+    for sibling in cs.children(parents[0][0]):
+        sibling_title = cs.title(sibling) or ""
+        words = frozenset(phrase_stems(sibling_title)) - own
+        if sibling != code and len(words) >= 2 and not UNSPECIFIED_WORDS & words and cs.is_valid(sibling):
+            out.append((sibling, words, frozenset(absent_words(sibling_title))))
+    return tuple(out)
 
 
 def _sided_siblings(cs: CodeSystem, code: str, side: str) -> list[str]:

@@ -2081,3 +2081,45 @@ def test_a_seizure_of_an_epileptic_and_the_artery_of_an_infarction_are_not_coded
     dx = code("Acute ischemic stroke of the left middle cerebral artery due to embolism. "
               "CT angiography showed occlusion of the left middle cerebral artery.").diagnoses()
     assert dx == ["I63.412"]
+
+
+def test_alcohol_withdrawal_delirium_and_the_substance_hierarchy() -> None:
+    """'Alcohol withdrawal delirium' is the entry that names both words as subterms (Alcohol, withdrawal,
+    with delirium F10.231), not the one that lists 'withdrawal' as a nonessential modifier of an intoxication
+    delirium (F10.921); the uncomplicated dependence and an abuse yield to it (guideline I.C.5.b.1)."""
+    assert code("Alcohol withdrawal delirium. Alcohol dependence.").diagnoses() == ["F10.231"]
+    assert code("Alcohol dependence. Alcohol abuse.").diagnoses() == ["F10.20"]
+
+
+def test_a_sign_a_combination_code_names_is_part_of_it() -> None:
+    """K70.31 Alcoholic cirrhosis of liver with ascites includes the ascites (no R18.8); a cirrhosis with no
+    such combination keeps it."""
+    res = code("Alcoholic cirrhosis of liver with ascites. Paracentesis removed 4 liters of ascitic fluid.")
+    assert res.diagnoses() == ["K70.31"]
+    assert code("Cirrhosis with ascites.").diagnoses() == ["K74.60", "R18.8"]
+
+
+def test_a_catheter_associated_urinary_tract_infection() -> None:
+    """The index groups device complications under 'due to or resulting from, device, implant or graft', words
+    a note does not say: a catheter-associated UTI is T83.511A, with the infection (N39.0, T83.5 'use additional
+    code to identify infection') and its organism (B96.5, not A49.8)."""
+    res = code("Catheter-associated urinary tract infection due to Pseudomonas aeruginosa.")
+    assert res.diagnoses() == ["T83.511A", "N39.0", "B96.5"]
+    assert code("Urinary infection.").diagnoses() == ["N39.0"]
+    assert code("Infection.").diagnoses() in ([], ["B99.9"])
+
+
+def test_a_ventricular_response_is_no_ventricular_flutter_and_home_therapy_no_procedure() -> None:
+    """'Atrial flutter with rapid ventricular response' is the atrial flutter only (not also I49.02
+    Ventricular flutter); CPAP used at home is no procedure of the stay, home oxygen is a dependence (Z99.81)."""
+    assert code("Typical atrial flutter with rapid ventricular response.").diagnoses() == ["I48.3"]
+    res = code("Obstructive sleep apnea on CPAP at home.")
+    assert res.diagnoses() == ["G47.33"] and not res.procedures()
+    assert code("She was placed on CPAP overnight.").procedures() == ["5A09357"]
+    assert "Z99.81" in code("Chronic bronchitis with home oxygen.").diagnoses()
+
+
+def test_a_denied_condition_takes_no_with_partner() -> None:
+    """'Cholelithiasis without cholecystitis': the denied cholecystitis is no 'Cholecystitis, with
+    cholelithiasis' combination (K80.10) that would hide the cholelithiasis; K80.20 stands."""
+    assert code("Cholelithiasis without cholecystitis.").diagnoses() == ["K80.20"]

@@ -181,7 +181,15 @@ CONNECTORS = {"with", "without", "in", "due to", "and", "of", "by", "as", "to", 
               "during", "following", "not"}
 # A morphology's "unspecified site" subterm is the morphology said with no site ("Pheochromocytoma,
 # unspecified site D35.00"): a note that names none reads it from the morphology's own words.
-UNSAID_SUBTERMS = {"unspecified site", "site unspecified"}
+# A device complication's grouping levels ("Infection, due to or resulting from, device, implant or graft, catheter
+# NEC, urinary"): the note names the device itself ("catheter-associated urinary tract infection"). Their own
+# entries are no reading: "infection" alone is no T85.79.
+GROUPING_SUBTERMS = {"due to or resulting from", "device, implant or graft", "due to device, implant or graft"}
+UNSAID_SUBTERMS = {"unspecified site", "site unspecified"} | GROUPING_SUBTERMS
+DEVICE_STEMS = frozenset(phrase_stems("catheter catheters implant implants graft grafts prosthesis prosthetic stent stents "
+                                      "shunt shunts pacemaker device devices lead leads pump tube tubes valve electrode "
+                                      "mesh port line lines fixation nail plate screw screws pin pins wire wires "
+                                      "defibrillator neurostimulator sling"))
 
 
 # Main terms whose qualifier is the default reading: a fracture not stated otherwise is traumatic (the
@@ -549,7 +557,8 @@ def _index_terms(cs: CodeSystem, source: str, pointers: re.Pattern[str] | None =
         # index's are names ("Cushing's, syndrome or disease") or modifiers a note rarely splits (train CV)
         # the External Cause Index's lists are objects, any one of which is said ("Tripping, over, carpet, rug or
         # object"; "with fall, due to ice or snow")
-        mine = _alternatives(title, either=(pointers is not None or source == "eindex") and parent is not None)
+        mine = _alternatives(title, either=(pointers is not None or source == "eindex") and parent is not None) \
+            if title.lower().strip() not in UNSAID_SUBTERMS else [()]
         above = alts(parent) if parent is not None else []  # first, so that a skipped parent is known
         if parent is not None and path(parent) in implied:  # "inferior AMI": STEMI by wall, unsaid
             above = above + [a for a in alts(by_id[parent][1]) if a not in above]
@@ -582,12 +591,16 @@ def _index_terms(cs: CodeSystem, source: str, pointers: re.Pattern[str] | None =
         if not code:
             continue
         alternatives = alts(node_id)
-        if node_id in skip or (parent is None and title.split(",")[0].strip().lower() in BARE_MAIN_TERMS):
+        if node_id in skip or (parent is None and title.split(",")[0].strip().lower() in BARE_MAIN_TERMS) \
+                or title.lower().strip() in GROUPING_SUBTERMS:
             continue
         code = code.strip().rstrip("-").rstrip(".")
         p = path(node_id)
         named_duration = bool(DURATION_IN_A_NAME.search(p))
+        grouped = any(f", {g}" in p.lower() for g in GROUPING_SUBTERMS)
         for stems in alternatives:
+            if grouped and not DEVICE_STEMS & set(stems):
+                continue  # under the unsaid device level, the note must name a device ('vascular thrombosis' is none)
             if stems:
                 out.append(Term(stems, code, source, p, joined=named_duration))
                 out += [Term(tuple(dict.fromkeys(stems + extra)), code, source, p)

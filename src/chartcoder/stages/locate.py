@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from functools import cache
+from functools import cache, lru_cache
 from typing import ClassVar
 
 from chartcoder.codesystems import CodeSystem
@@ -51,6 +51,27 @@ def evidence_spans(text: str, tokens: list[Token], positions: tuple[int, ...]) -
     return spans
 
 
+def _nonessential_words(term: object) -> int:
+    """How many of a reading's words its entry names only as a nonessential modifier: of two readings of the
+    same words, the entry that names them as subterms wins ('alcohol withdrawal delirium' is Alcohol,
+    withdrawal, with delirium F10.231, not Alcohol, delirium (withdrawal) F10.921, intoxication delirium)."""
+    return len(set(term.stems) - _path_stems(term.path))
+
+
+def _fewer_nonessential(term: object, other: object) -> int:
+    """1 when an index reading names fewer of the words as nonessential modifiers than the other, -1 when more;
+    0 when either reads through 'see' (its path names the target's words, not the note's) or is no index entry."""
+    if "→" in term.path or "→" in other.path or not term.source == other.source == "index":
+        return 0  # a tabular title has no nonessential modifiers to compare
+    a, b = _nonessential_words(term), _nonessential_words(other)
+    return (a < b) - (a > b)
+
+
+@lru_cache(maxsize=65536)
+def _path_stems(path: str) -> frozenset[str]:
+    return frozenset(phrase_stems(path))
+
+
 def best_readings(matches: list[tuple[Match, object]], sentence_stems: frozenset[str] = frozenset(),
                   procedures: CodeSystem | None = None) -> list[tuple[Match, object]]:
     """Keep maximal matches: drop any whose positions and stems are covered by a stronger one.
@@ -77,10 +98,10 @@ def best_readings(matches: list[tuple[Match, object]], sentence_stems: frozenset
                 continue  # an unsided examination of a paired organ: both sides stand
             if pos == kpos and set(term.stems) == set(kterm.stems) and term.code != kterm.code:
                 if _refines(term.code, kterm.code) or not _refines(kterm.code, term.code) and \
-                        (_see_keeps_its_word(term, kterm), _implied_support(term, sentence_stems, procedures),
-                         -_pointers(term), _whole_organ(term)) > \
-                        (_see_keeps_its_word(kterm, term), _implied_support(kterm, sentence_stems, procedures),
-                         -_pointers(kterm), _whole_organ(kterm)):
+                        (_fewer_nonessential(term, kterm), _see_keeps_its_word(term, kterm),
+                         _implied_support(term, sentence_stems, procedures), -_pointers(term), _whole_organ(term)) > \
+                        (_fewer_nonessential(kterm, term), _see_keeps_its_word(kterm, term),
+                         _implied_support(kterm, sentence_stems, procedures), -_pointers(kterm), _whole_organ(kterm)):
                     kept[i] = (m, term)
                 dominated = True
                 break

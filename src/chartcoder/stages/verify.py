@@ -297,6 +297,11 @@ INTRALUMINAL_DEVICE = frozenset(phrase_stems("intraluminal device"))
 SUBCUTANEOUS_TISSUE = frozenset(phrase_stems("subcutaneous tissue and fascia"))
 ABSCESS = stem("abscess")
 FALL = stem("fall")
+AT_HOME_AFTER = re.compile(r"[^\S\n]*(?:[A-Za-z]+[^\S\n]+){0,2}at home\b", re.I)
+HOME_BEFORE = re.compile(r"\bhome[^\S\n]+$", re.I)
+URINARY_INFECTION_SITES = ("N39.0", "N30", "N10", "N11", "N12", "N13.6", "N15.1", "N34", "N41", "N45", "N70")
+GENERIC_TITLE_WORDS = frozenset(phrase_stems("other unspecified specified NOS NEC"))
+SUBSTANCE_CODE = re.compile(r"F1[0-689]\.[129]\d{1,2}")  # alcohol and drugs by use, abuse, dependence; not nicotine
 # the anatomical regions of 0W9 whose skin abscess is subcutaneous: head, face, neck, back, perineum (not a wall
 # or a cavity: an abdominal wall abscess drained is 0W9F)
 SKIN_REGIONS = frozenset({"0W90", "0W92", "0W96", "0W9K", "0W9L", "0W9M", "0W9N"})
@@ -1099,6 +1104,8 @@ class Verify:
         self._external_cause_with_injury(state, live, sentence_of)
         self._how_the_fall_happened(state, live, self.systems["diagnosis"], sentence_of)
         self._circumstance_said(state, live, sentence_of)
+        self._sign_in_a_combination(live)
+        self._used_at_home(state, live)
         self._former_smoker(state, live, self.systems["diagnosis"], sentence_of)
         self._uncomplicated_use(live)
         self._lymph_node_region(state, live, self.systems["diagnosis"], sentence_of)
@@ -1119,6 +1126,7 @@ class Verify:
         heart_failure = self._heart_failure_type(live, self.systems["diagnosis"])
         additional = self._use_additional(state, live, self.systems["diagnosis"], sentence_of)
         additional += self._underdosing_reason(state, live, self.systems["diagnosis"], sentence_of)
+        additional += self._infection_of_the_device(state, live, self.systems["diagnosis"])
         self._combination_hypertension(live + additional, self.systems["diagnosis"])  # a CKD stage added just now
         if state.case.scope == "encounter":
             additional += self._place_of_occurrence(state, live, self.systems["diagnosis"], sentence_of)
@@ -1468,8 +1476,8 @@ class Verify:
         in_sentence: dict[int, list[Candidate]] = defaultdict(list)
         for c in dx:
             in_sentence[sentence_of[c.mention_id]].append(c)
-        for a in dx:
-            if a.rejected or not a.path or not a.path[0].startswith("index: "):
+        for a in dx:  # a denied condition takes no partner either ('cholelithiasis without cholecystitis' is K80.20)
+            if a.rejected or not a.path or not a.path[0].startswith("index: ") or a.mention_id in negated:
                 continue
             path = a.path[0].removeprefix("index: ")
             if "→" in path:  # 'Gangrene, gangrenous, gallbladder → see Cholecystitis, acute': the entry it leads to
@@ -1559,7 +1567,8 @@ class Verify:
         for c in dx:
             by_sentence[sentence_of[c.mention_id]].append(c)
         for si, here in by_sentence.items():
-            conditions = [c for c in here if c.code[0] not in "ABRTVWXYZ" and c.evidence]
+            # a condition, or a device's infection (T80-T88 'use additional code to identify infection')
+            conditions = [c for c in here if (c.code[0] not in "ABRTVWXYZ" or c.code[:2] == "T8") and c.evidence]
             if not conditions:
                 continue
             a, b = state.scratch["sentence_tokens"][si]
@@ -1624,6 +1633,18 @@ class Verify:
                                          f"underdosing reason: '{m.group()}'",
                                          f"guideline I.C.19.e.5(c): noncompliance with {first.code}", 0.8))
         return added
+
+    @staticmethod
+    def _infection_of_the_device(state: CaseState, cands: list[Candidate], cs: CodeSystem) -> list[Candidate]:
+        """T83.5 'use additional code to identify infection': an infection due to a urinary catheter is coded
+        with the urinary tract infection it is (N39.0), unless the record codes the infection's site (cystitis,
+        pyelonephritis, prostatitis): T83.511A + N39.0 for a catheter-associated urinary tract infection."""
+        dx = [c for c in cands if c.type == "diagnosis" and not c.rejected]
+        device = next((c for c in dx if c.code.startswith("T83.51")), None)
+        if device is None or any(c.code.startswith(URINARY_INFECTION_SITES) for c in dx):
+            return []
+        return [_instructed(cs, "N39.0", device.mention_id, device.evidence, f"use additional code at T83.5: "
+                            "code to identify infection", "T83.5: use additional code to identify infection", 0.8)]
 
     @staticmethod
     def _drug_effects(cands: list[Candidate], cs: CodeSystem, sentence_of: dict[int, int]) -> None:
@@ -1778,6 +1799,32 @@ class Verify:
                 c.rejected = f"{c.code} asks for a circumstance the record does not state here ({rule[1]})"
 
     @staticmethod
+    def _sign_in_a_combination(cands: list[Candidate]) -> None:
+        """A sign or symptom (R00-R99) that an assigned combination code names after its 'with' is part of it
+        (guidelines I.B.5, I.B.9): R18.8 Other ascites beside K70.31 Alcoholic cirrhosis of liver with ascites."""
+        dx = [c for c in cands if c.type == "diagnosis" and not c.rejected]
+        withs = [(o, set(phrase_stems(o.title.lower().split(" with ", 1)[1]))) for o in dx
+                 if o.code[0] != "R" and " with " in o.title.lower()]
+        for c in dx:
+            if c.code[0] != "R" or not withs:
+                continue
+            words = set(phrase_stems(c.title)) - GENERIC_TITLE_WORDS
+            combination = next((o for o, named in withs if words and words <= named), None)
+            if combination is not None:
+                c.rejected = f"included in the combination code {combination.code} ({combination.title})"
+
+    @staticmethod
+    def _used_at_home(state: CaseState, cands: list[Candidate]) -> None:
+        """A therapy the patient uses at home ('obstructive sleep apnea on CPAP at home', 'home oxygen') is no
+        procedure of this stay."""
+        for c in cands:
+            if c.type != "procedure" or c.rejected or not c.evidence:
+                continue
+            first, last = c.evidence[0], c.evidence[-1]
+            if AT_HOME_AFTER.match(state.text, last.end) or HOME_BEFORE.search(state.text, max(0, first.start - 12), first.start):
+                c.rejected = "a therapy used at home, not a procedure of this stay"
+
+    @staticmethod
     def _inspection_to_an_end(cands: list[Candidate], sentence_of: dict[int, int]) -> None:
         """An inspection done to achieve another procedure of the same body system by the same approach is not
         coded separately (ICD-10-PCS guideline B3.11a): an EGD with a biopsy of the duodenum is the biopsy,
@@ -1863,6 +1910,20 @@ class Verify:
         for c in cands:
             if not c.rejected and re.fullmatch(r"F1[0-9]\.90", c.code):
                 c.rejected = "substance use with no disorder it causes is not coded (guideline I.C.5.b.3)"
+        # an uncomplicated abuse or dependence yields to a code of the same substance at a higher level, or at the
+        # same level telling its complication (I.C.5.b.1: dependence over abuse over use): F10.231 over F10.20
+        level = {"9": 0, "1": 1, "2": 2}
+        told = [c for c in cands if not c.rejected and c.type == "diagnosis" and SUBSTANCE_CODE.fullmatch(c.code)]
+        for c in cands:
+            if c.rejected or not SUBSTANCE_CODE.fullmatch(c.code) or not c.code.endswith("0") \
+                    or "uncomplicated" not in c.title.lower():
+                continue
+            over = next((o for o in told if o.code[:3] == c.code[:3] and o.code != c.code
+                         and (level[o.code[4]] > level[c.code[4]] or level[o.code[4]] == level[c.code[4]]
+                              and "uncomplicated" not in o.title.lower())), None)
+            if over is not None:
+                c.rejected = f"{c.code} yields to {over.code} of the same substance (guideline I.C.5.b.1: dependence " \
+                             "over abuse over use, and a complication told)"
 
     @staticmethod
     def _former_smoker(state: CaseState, cands: list[Candidate], cs: CodeSystem, sentence_of: dict[int, int]) -> None:

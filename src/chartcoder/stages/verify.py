@@ -1643,7 +1643,7 @@ class Verify:
         device = next((c for c in dx if c.code.startswith("T83.51")), None)
         if device is None or any(c.code.startswith(URINARY_INFECTION_SITES) for c in dx):
             return []
-        return [_instructed(cs, "N39.0", device.mention_id, device.evidence, f"use additional code at T83.5: "
+        return [_instructed(cs, "N39.0", device.mention_id, device.evidence, "use additional code at T83.5: "
                             "code to identify infection", "T83.5: use additional code to identify infection", 0.8)]
 
     @staticmethod

@@ -2123,3 +2123,10 @@ def test_a_denied_condition_takes_no_with_partner() -> None:
     """'Cholelithiasis without cholecystitis': the denied cholecystitis is no 'Cholecystitis, with
     cholelithiasis' combination (K80.10) that would hide the cholelithiasis; K80.20 stands."""
     assert code("Cholelithiasis without cholecystitis.").diagnoses() == ["K80.20"]
+
+
+def test_an_opioid_the_patient_is_on_is_long_term_opiate_analgesic_therapy() -> None:
+    """Z79.891 for an opioid taken long term, from a class map kept apart from the synonyms so that a fentanyl
+    overdose reads the Fentanyl row only (T40.411A), not also the Analgesic and Opiate NEC rows."""
+    assert code("Chronic pain, on oxycodone.").diagnoses() == ["G89.29", "Z79.891"]
+    assert code("Overdose of fentanyl.").diagnoses() == ["T40.411A"]

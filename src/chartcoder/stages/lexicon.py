@@ -429,12 +429,18 @@ def _status_terms(index_terms: list[Term]) -> list[Term]:
     out = []
     long_term = set(phrase_stems("Long-term drug therapy"))
     personal_history = set(phrase_stems("History, personal"))
+    long_term_names: dict[str, list[str]] = defaultdict(list)  # a drug the entries name by class only
+    for word, subterm in load_rules("en", "drug_aliases").get("long_term", {}).items():
+        long_term_names[subterm].append(word)
     for t in index_terms:
         if t.path.startswith("Long-term drug therapy, "):
             stems = tuple(s for s in t.stems if s not in long_term)
             if stems:
                 out.append(Term(stems + ("__longterm__",), t.code, "index", t.path))
                 out.append(Term(stems + (CURRENT,), t.code, "index", t.path))
+            for word in long_term_names.pop(t.path.removeprefix("Long-term drug therapy, "), ()):  # once per entry
+                out.append(Term(phrase_stems(word) + ("__longterm__",), t.code, "index", t.path))
+                out.append(Term(phrase_stems(word) + (CURRENT,), t.code, "index", t.path))
         elif t.path.startswith("History, personal, allergy, "):
             # "allergic to penicillin" is the allergy status the index files under personal history
             out.append(Term(tuple(s for s in t.stems if s not in personal_history), t.code, "index", t.path))

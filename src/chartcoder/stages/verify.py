@@ -227,9 +227,8 @@ def _asking_for_effect(cs: CodeSystem, category: str, effect: str) -> tuple[str,
     """The billable codes of a category whose 'use additional code' note names this adverse effect: those
     naming its code first, else the one naming a range that holds it (D70.1 names T45.1X5; E03.2 T36-T50)."""
     exact, ranged = [], []
-    for code, _ in cs.iter_codes():
-        if not code.startswith(category):
-            continue
+    rows = cs.conn.execute("SELECT code FROM codes WHERE code >= ? AND code < ?", (category, category + "\uffff"))
+    for (code,) in rows:  # the category's codes (a key range), not the whole edition
         for n in cs.notes(code):
             if n.kind != "use_additional_code" or "adverse effect" not in n.text:
                 continue

@@ -874,11 +874,6 @@ def _unsaid_sites(title: str) -> int:
     return len(_UNSAID_SITE.findall(title))
 
 
-def _shares_a_span(a: Candidate, b: Candidate) -> bool:
-    """Whether two candidates were read from the same words (an evidence span of one overlaps one of the other's)."""
-    return any(x.start < y.end and y.start < x.end for x in a.evidence for y in b.evidence)
-
-
 def _restates(vague: Candidate, specific: Candidate) -> bool:
     """Each of the first candidate's words is among the second's, an abbreviation by what it stands for: the
     same condition said again with more words ('hematuria' ... 'gross hematuria'; 'COPD' ... 'chronic
@@ -1125,7 +1120,7 @@ class Verify:
         heart_failure = self._heart_failure_type(live, self.systems["diagnosis"])
         additional = self._use_additional(state, live, self.systems["diagnosis"], sentence_of)
         additional += self._underdosing_reason(state, live, self.systems["diagnosis"], sentence_of)
-        additional += self._infection_of_the_device(state, live, self.systems["diagnosis"])
+        additional += self._infection_of_the_device(live, self.systems["diagnosis"])
         self._combination_hypertension(live + additional, self.systems["diagnosis"])  # a CKD stage added just now
         if state.case.scope == "encounter":
             additional += self._place_of_occurrence(state, live, self.systems["diagnosis"], sentence_of)
@@ -1634,7 +1629,7 @@ class Verify:
         return added
 
     @staticmethod
-    def _infection_of_the_device(state: CaseState, cands: list[Candidate], cs: CodeSystem) -> list[Candidate]:
+    def _infection_of_the_device(cands: list[Candidate], cs: CodeSystem) -> list[Candidate]:
         """T83.5 'use additional code to identify infection': an infection due to a urinary catheter is coded
         with the urinary tract infection it is (N39.0), unless the record codes the infection's site (cystitis,
         pyelonephritis, prostatitis): T83.511A + N39.0 for a catheter-associated urinary tract infection."""
@@ -2062,7 +2057,7 @@ class Verify:
             vague = _unsaid_sites(c.title)
             better = [o for o in by_head[c.code[:2]] if o.code[:3] == c.code[:3] and o.code != c.code
                       and not o.rejected and _unsaid_sites(o.title) < vague
-                      and _shares_a_span(c, o)]
+                      and _overlap(c, o)]
             if vague and better and not c.rejected:
                 c.rejected = f"less specific than {better[0].code}, read from the same words"
 

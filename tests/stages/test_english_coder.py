@@ -2130,3 +2130,10 @@ def test_an_opioid_the_patient_is_on_is_long_term_opiate_analgesic_therapy() -> 
     overdose reads the Fentanyl row only (T40.411A), not also the Analgesic and Opiate NEC rows."""
     assert code("Chronic pain, on oxycodone.").diagnoses() == ["G89.29", "Z79.891"]
     assert code("Overdose of fentanyl.").diagnoses() == ["T40.411A"]
+
+
+def test_a_fall_on_ice_or_stairs_is_read_through_the_index_on_level() -> None:
+    """The External Cause Index's 'on' / 'in, on' levels are connectors, and its lists of places are any one
+    of them: 'slipped on ice' is W00.0XXA (Slipping, on, ice), 'fell on the stairs' W10.9XXA."""
+    assert code("She slipped on ice and fell, fracturing her left wrist.").diagnoses() == ["S62.102A", "W00.0XXA"]
+    assert code("She fell on the stairs and fractured her left wrist.").diagnoses() == ["S62.102A", "W10.9XXA"]

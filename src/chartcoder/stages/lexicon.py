@@ -179,6 +179,8 @@ class Match:
 
 CONNECTORS = {"with", "without", "in", "due to", "and", "of", "by", "as", "to", "from", "nos", "complicating",
               "during", "following", "not"}
+# The External Cause Index's place levels ("Slipping, on, ice"; "Fall, falling, in, on, ladder")
+PLACE_CONNECTORS = {"on", "in, on"}
 # A morphology's "unspecified site" subterm is the morphology said with no site ("Pheochromocytoma,
 # unspecified site D35.00"): a note that names none reads it from the morphology's own words.
 # A device complication's grouping levels ("Infection, due to or resulting from, device, implant or graft, catheter
@@ -214,9 +216,10 @@ ABBREVIATION = re.compile(r"[A-Z][A-Z0-9 ./-]*[A-Z0-9]")
 EITHER_WORD = re.compile(r"([A-Za-z][\w-]*) or ([A-Za-z][\w-]*)")
 
 
-def _alternatives(title: str, either: bool = False) -> list[tuple[str, ...]]:
+def _alternatives(title: str, either: bool = False, places: bool = False) -> list[tuple[str, ...]]:
     """Stem sets of a title; "Abdomen, abdominal" lists two spellings, "Tamponade, heart" is one phrase;
-    "prostate specific antigen [PSA]" is the name or its abbreviation in brackets."""
+    "prostate specific antigen [PSA]" is the name or its abbreviation in brackets. With ``places`` (the External
+    Cause Index) a subterm's list of single words is any one of them ("staircase, stairs, steps")."""
     if "[" in title:
         base = " ".join(BRACKETED.sub(" ", title).split())
         short = [b for b in BRACKETED.findall(title) if ABBREVIATION.fullmatch(b)]
@@ -226,8 +229,9 @@ def _alternatives(title: str, either: bool = False) -> list[tuple[str, ...]]:
     one_of = EITHER_WORD.fullmatch(title.strip()) if either else None
     if one_of:  # a PCS subterm "Partial or total": either word says it
         return [f for f in dict.fromkeys(phrase_stems(w) for w in one_of.groups()) if f] or [()]
-    listed = [w.strip() for w in re.split(r",| or ", title)] if either and " or " in title else []
-    if listed and all(w and " " not in w for w in listed):  # "carpet, rug or object": any one of them
+    listed = [w.strip() for w in re.split(r",| or ", title)] if either and (" or " in title or places and "," in title) \
+        else []
+    if listed and all(w and " " not in w for w in listed):  # "carpet, rug or object", "staircase, stairs, steps"
         return [f for f in dict.fromkeys(phrase_stems(w) for w in listed) if f] or [()]
     parts = [p.strip() for p in title.split(",") if p.strip()]
     if len(parts) > 1 and _spellings_of_one_word([p.split()[0].lower() for p in parts if p.split()]):
@@ -563,12 +567,14 @@ def _index_terms(cs: CodeSystem, source: str, pointers: re.Pattern[str] | None =
         # index's are names ("Cushing's, syndrome or disease") or modifiers a note rarely splits (train CV)
         # the External Cause Index's lists are objects, any one of which is said ("Tripping, over, carpet, rug or
         # object"; "with fall, due to ice or snow")
-        mine = _alternatives(title, either=(pointers is not None or source == "eindex") and parent is not None) \
+        mine = _alternatives(title, either=(pointers is not None or source == "eindex") and parent is not None,
+                             places=source == "eindex") \
             if title.lower().strip() not in UNSAID_SUBTERMS else [()]
         above = alts(parent) if parent is not None else []  # first, so that a skipped parent is known
         if parent is not None and path(parent) in implied:  # "inferior AMI": STEMI by wall, unsaid
             above = above + [a for a in alts(by_id[parent][1]) if a not in above]
-        if (mine == [()] and title.lower().strip() not in CONNECTORS | UNSAID_SUBTERMS) \
+        connectors = CONNECTORS | (PLACE_CONNECTORS if source == "eindex" else set())
+        if (mine == [()] and title.lower().strip() not in connectors | UNSAID_SUBTERMS) \
                 or (parent is not None and parent in skip) \
                 or (parent is None and title.split(",")[0].strip().lower() in SKIP_MAIN_TERMS) \
                 or (parent is None and pointers is not None and title.strip().lower() in FINDING_WORDS):

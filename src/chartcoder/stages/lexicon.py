@@ -552,6 +552,7 @@ def _index_terms(cs: CodeSystem, source: str, pointers: re.Pattern[str] | None =
     alt_cache: dict[int, list[tuple[str, ...]]] = {}
     skip: set[int] = set()
     implied = set(load_rules("en", "implied_subterms")["paths"]) if source == "index" and pointers is None else set()
+    connectors = CONNECTORS | UNSAID_SUBTERMS | (PLACE_CONNECTORS if source == "eindex" else set())
 
     def alts(node_id: int) -> list[tuple[str, ...]]:
         if node_id in alt_cache:
@@ -573,8 +574,7 @@ def _index_terms(cs: CodeSystem, source: str, pointers: re.Pattern[str] | None =
         above = alts(parent) if parent is not None else []  # first, so that a skipped parent is known
         if parent is not None and path(parent) in implied:  # "inferior AMI": STEMI by wall, unsaid
             above = above + [a for a in alts(by_id[parent][1]) if a not in above]
-        connectors = CONNECTORS | (PLACE_CONNECTORS if source == "eindex" else set())
-        if (mine == [()] and title.lower().strip() not in connectors | UNSAID_SUBTERMS) \
+        if (mine == [()] and title.lower().strip() not in connectors) \
                 or (parent is not None and parent in skip) \
                 or (parent is None and title.split(",")[0].strip().lower() in SKIP_MAIN_TERMS) \
                 or (parent is None and pointers is not None and title.strip().lower() in FINDING_WORDS):
@@ -853,14 +853,14 @@ def _drug_terms(cs: CodeSystem) -> list[Term]:
             tokens = DRUG_COLUMNS.get(column)
             if not tokens or not code:
                 continue
-            for stems in names(node_id) + (aliases.get(title, []) if parent is None else []):
-                if stems:
-                    for said in (tokens, (CAUSED,)) if column == ADVERSE_COLUMN else (tokens,):
-                        out.append(Term(stems + said, code.rstrip("-").rstrip("."), "drug", f"{title} [{column}]"))
-            for word in classes.get(title, []) if parent is None else []:
+            code = code.rstrip("-").rstrip(".")
+            named = [(stems, f"{title} [{column}]") for stems in
+                     names(node_id) + (aliases.get(title, []) if parent is None else []) if stems]
+            named += [(phrase_stems(word), f"{word.capitalize()}, as {title} [{column}]")
+                      for word in (classes.get(title, []) if parent is None else [])]
+            for stems, path in named:
                 for said in (tokens, (CAUSED,)) if column == ADVERSE_COLUMN else (tokens,):
-                    out.append(Term(phrase_stems(word) + said, code.rstrip("-").rstrip("."), "drug",
-                                    f"{word.capitalize()}, as {title} [{column}]"))
+                    out.append(Term(stems + said, code, "drug", path))
     return out
 
 

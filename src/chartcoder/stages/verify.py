@@ -182,10 +182,10 @@ def _cause_organisms(cs: CodeSystem) -> tuple[tuple[frozenset[str], str, str], .
     -> B96.81; 'MRSA, infection, as the cause ...' is {mrsa} -> B95.62. A node titled with alternatives
     ('Staphylococcus, staphylococcal') is read by its first."""
     rows = cs.conn.execute(
-        "WITH RECURSIVE up(id, parent_id, code, path, first) AS ("
-        " SELECT id, parent_id, code, title, title FROM index_terms"
+        "WITH RECURSIVE up(id, parent_id, code, path) AS ("
+        " SELECT id, parent_id, code, title FROM index_terms"
         " WHERE source = 'index' AND code >= 'B95' AND code < 'B98'"
-        " UNION ALL SELECT i.id, i.parent_id, up.code, i.title || ' | ' || up.path, i.title"
+        " UNION ALL SELECT i.id, i.parent_id, up.code, i.title || ' | ' || up.path"
         " FROM index_terms i JOIN up ON i.id = up.parent_id)"
         " SELECT code, path FROM up WHERE parent_id IS NULL")
     found = {}
@@ -198,7 +198,6 @@ def _cause_organisms(cs: CodeSystem) -> tuple[tuple[frozenset[str], str, str], .
         if words and (not named or named & words):
             found.setdefault(words, (code, path.replace(" | ", ", ")))
     return tuple((words, code, path) for words, (code, path) in found.items())
-
 
 
 @cache
@@ -1566,8 +1565,7 @@ class Verify:
             if not conditions:
                 continue
             a, b = state.scratch["sentence_tokens"][si]
-            words = [set(t.stems) for t in tokens[a:b]]
-            said = set().union(*words) if words else set()
+            said = _sentence_stems(state, si)
             found = [(need, code, path) for need, code, path in organisms if need <= said]
             # the most specific organism only: 'Staphylococcus aureus' is B95.61, not also B95.8
             found = [f for f in found if not any(f[0] < g[0] for g in found)]
@@ -1769,7 +1767,7 @@ class Verify:
                 continue
             entries = [e for e in cs.index_lookup(c.path[0].removeprefix("eindex: ") + ", with fall", source="eindex")
                        if e.matched_fully and e.code]
-            code = complete_cm(cs, entries[0].code.rstrip("-").rstrip("."), set(), []) if entries else None
+            code = complete_cm(cs, strip_code(entries[0].code), set(), []) if entries else None
             if code and code != c.code:
                 c.notes_checked.append(f"{c.code} -> {code}: its sentence tells a fall (the entry's 'with fall')")
                 c.code, c.title = code, cs.title(code) or ""
@@ -1855,8 +1853,7 @@ class Verify:
                 continue
             stems = (operation_stems(state, c.evidence) or _sentence_stems(state, sentence_of[c.mention_id])) \
                 | SUBCUTANEOUS_TISSUE
-            notes: list[str] = []
-            code = complete_pcs(cs, "0J9", stems, notes)
+            code = complete_pcs(cs, "0J9", stems, [])
             if code is not None:
                 c.notes_checked.append(f"{c.code} -> {code}: a skin abscess drains the subcutaneous tissue and fascia")
                 c.code, c.title = code, cs.title(code) or ""
